@@ -1,0 +1,39 @@
+# rustok-iggy: one Makefile for the whole workspace.
+# The workspace has no root module, so every target walks the modules of go.work.
+
+GO        ?= go
+MODULES   := $(shell $(GO) list -f '{{.Dir}}' -m)
+PKGS      := $(addsuffix /...,$(MODULES))
+# The race detector roughly doubles test time; set RACE= to turn it off.
+RACE      ?= -race
+TESTFLAGS ?=
+TIMEOUT   ?= 30m
+
+.PHONY: test vet fmt fmt-check lint bench bench-go integration demo tidy
+
+test: fmt-check vet
+	$(GO) test $(RACE) -timeout $(TIMEOUT) $(TESTFLAGS) $(PKGS)
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w $(MODULES)
+
+fmt-check:
+	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+lint: fmt-check vet
+
+# Quick benchmark run: the benchmark program in quick mode plus go test -bench.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2000x $(PKGS)
+
+integration:
+	$(GO) test $(RACE) -timeout $(TIMEOUT) -count=1 ./integration/...
+
+demo:
+	$(GO) run ./tools/cmd/rustok-iggy demo
+
+tidy:
+	for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
