@@ -168,7 +168,14 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 		}
 		w.Event.Data = buf.Bytes()
 	}
-	return json.Marshal(w)
+	// serde_json does not escape <, > and &; json.Marshal would.
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(w); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(out.Bytes(), []byte{'\n'}), nil
 }
 
 // UnmarshalJSON decodes the Rust EventEnvelope form. Required fields that
@@ -269,6 +276,9 @@ func FormatTimestamp(t time.Time) string {
 }
 
 func (r rfc3339) MarshalJSON() ([]byte, error) {
+	if y := time.Time(r).UTC().Year(); y < 0 || y > 9999 {
+		return nil, fmt.Errorf("timestamp: year %d is outside RFC 3339's range [0,9999]", y)
+	}
 	return strconv.AppendQuote(nil, FormatTimestamp(time.Time(r))), nil
 }
 
@@ -281,6 +291,10 @@ func (r *rfc3339) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("timestamp: %w", err)
 	}
-	*r = rfc3339(t.UTC())
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return fmt.Errorf("timestamp: %q is outside RFC 3339's range in UTC", s)
+	}
+	*r = rfc3339(t)
 	return nil
 }

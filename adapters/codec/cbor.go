@@ -1,0 +1,253 @@
+package codec
+
+import (
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/google/uuid"
+
+	"github.com/rustok/rustok-iggy/core"
+)
+
+// CBOR is the CBOR codec (application/cbor, RFC 8949). The zero value is
+// ready to use and safe for concurrent use.
+//
+// # Layout
+//
+// An envelope is one CBOR map with small integer keys (one byte each, so a
+// key costs nothing next to JSON's names), encoded with the deterministic
+// "Core Deterministic Encoding" rules of RFC 8949 section 4.2.1 (shortest
+// heads, definite lengths, keys sorted): equal envelopes give equal bytes.
+//
+//	key  field            CBOR type                              when absent
+//	0    id               byte string, 16 bytes (UUID)           required
+//	1    event_type       text string                            required
+//	2    schema_version   unsigned integer                       required
+//	3    correlation_id   byte string, 16 bytes                  required
+//	4    causation_id     byte string, 16 bytes                  omitted when nil
+//	5    tenant_id        byte string, 16 bytes                  required
+//	6    trace_id         text string                            omitted when ""
+//	7    timestamp        tag 1001 {1: seconds, -9: nanoseconds} required
+//	8    actor_id         byte string, 16 bytes                  omitted when nil
+//	9    event.type       text string                            required
+//	10   event.data       byte string holding the JSON as is     omitted when empty
+//	11   retry_count      unsigned integer                       omitted when 0
+//
+// The timestamp is an RFC 9581 extended time (tag 1001): key 1 holds the
+// Unix seconds and key -9 the nanoseconds within the second (omitted when
+// 0), so the round trip is exact to the nanosecond; tag 1 with a float
+// would lose precision. Decoded timestamps are in UTC. event.data stays the
+// JSON text the Rust side defines, carried as bytes without re-parsing.
+//
+// Decoding ignores unknown keys (so later versions can add fields), and
+// rejects duplicate keys, indefinite lengths, nesting deeper than 4 levels,
+// maps over 32 pairs, invalid UTF-8, missing required fields, UUIDs that are
+// not exactly 16 bytes, nanoseconds of 1e9 or more, timestamps outside the
+// years 0 to 9999, trailing bytes, and input over MaxEncodedSize.
+type CBOR struct{}
+
+var _ core.Codec = CBOR{}
+
+// TagExtendedTime is the CBOR tag of the timestamp (RFC 9581 extended
+// time).
+const TagExtendedTime = 1001
+
+// extTime is the content of tag 1001.
+type extTime struct {
+	Seconds int64  `cbor:"1,keyasint"`
+	Nanos   uint32 `cbor:"-9,keyasint,omitempty"`
+}
+
+// cborEnvelope is the wire map for encoding. The UUID slices point into
+// ids, so one allocation holds everything.
+type cborEnvelope struct {
+	ID            []byte  `cbor:"0,keyasint"`
+	EventType     string  `cbor:"1,keyasint"`
+	SchemaVersion uint16  `cbor:"2,keyasint"`
+	CorrelationID []byte  `cbor:"3,keyasint"`
+	CausationID   []byte  `cbor:"4,keyasint,omitempty"`
+	TenantID      []byte  `cbor:"5,keyasint"`
+	TraceID       string  `cbor:"6,keyasint,omitempty"`
+	Timestamp     extTime `cbor:"7,keyasint"`
+	ActorID       []byte  `cbor:"8,keyasint,omitempty"`
+	EventName     string  `cbor:"9,keyasint"`
+	EventData     []byte  `cbor:"10,keyasint,omitempty"`
+	RetryCount    uint32  `cbor:"11,keyasint,omitempty"`
+
+	ids [5]uuid.UUID
+}
+
+// cborDecoded is the wire map for decoding; pointers and wireUUID record
+// which keys were present.
+type cborDecoded struct {
+	ID            wireUUID `cbor:"0,keyasint"`
+	EventType     *string  `cbor:"1,keyasint"`
+	SchemaVersion *uint16  `cbor:"2,keyasint"`
+	CorrelationID wireUUID `cbor:"3,keyasint"`
+	CausationID   wireUUID `cbor:"4,keyasint"`
+	TenantID      wireUUID `cbor:"5,keyasint"`
+	TraceID       string   `cbor:"6,keyasint"`
+	Timestamp     *extTime `cbor:"7,keyasint"`
+	ActorID       wireUUID `cbor:"8,keyasint"`
+	EventName     *string  `cbor:"9,keyasint"`
+	EventData     []byte   `cbor:"10,keyasint"`
+	RetryCount    uint32   `cbor:"11,keyasint"`
+}
+
+// wireUUID decodes a 16-byte CBOR byte string without allocating. null
+// counts as absent.
+type wireUUID struct {
+	id  uuid.UUID
+	set bool
+}
+
+// UnmarshalCBOR implements cbor.Unmarshaler. The decoder has checked that
+// b is one well-formed data item.
+func (w *wireUUID) UnmarshalCBOR(b []byte) error {
+	if len(b) == 1 && b[0] == 0xf6 { // null
+		*w = wireUUID{}
+		return nil
+	}
+	// 0x50: major type 2 (byte string), length 16.
+	if len(b) != 17 || b[0] != 0x50 {
+		return fmt.Errorf("want a 16-byte byte string (UUID), got %d bytes starting 0x%02x", len(b), b[0])
+	}
+	copy(w.id[:], b[1:])
+	w.set = true
+	return nil
+}
+
+var (
+	cborEnc cbor.EncMode
+	cborDec cbor.DecMode
+)
+
+func init() {
+	tags := cbor.NewTagSet()
+	if err := tags.Add(cbor.TagOptions{EncTag: cbor.EncTagRequired, DecTag: cbor.DecTagRequired},
+		reflect.TypeFor[extTime](), TagExtendedTime); err != nil {
+		panic(err) // programming error, caught by every test
+	}
+	var err error
+	if cborEnc, err = cbor.CoreDetEncOptions().EncModeWithTags(tags); err != nil {
+		panic(err)
+	}
+	if cborDec, err = (cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		IndefLength:       cbor.IndefLengthForbidden,
+		MaxNestedLevels:   4,
+		MaxArrayElements:  16,
+		MaxMapPairs:       32,
+		UTF8:              cbor.UTF8RejectInvalid,
+		ExtraReturnErrors: cbor.ExtraDecErrorNone,
+	}).DecModeWithTags(tags); err != nil {
+		panic(err)
+	}
+}
+
+// ContentType returns "application/cbor".
+func (CBOR) ContentType() string { return ContentTypeCBOR }
+
+// Encode returns e in the layout described on CBOR. It does not validate e.
+func (CBOR) Encode(e core.Envelope) ([]byte, error) {
+	w := &cborEnvelope{
+		EventType:     e.EventType,
+		SchemaVersion: e.SchemaVersion,
+		TraceID:       e.TraceID,
+		EventName:     e.Event.Type,
+		EventData:     e.Event.Data,
+		RetryCount:    e.RetryCount,
+	}
+	w.ids = [5]uuid.UUID{e.ID, e.CorrelationID, e.CausationID, e.TenantID, e.ActorID}
+	w.ID, w.CorrelationID, w.TenantID = w.ids[0][:], w.ids[1][:], w.ids[3][:]
+	if e.CausationID != uuid.Nil {
+		w.CausationID = w.ids[2][:]
+	}
+	if e.ActorID != uuid.Nil {
+		w.ActorID = w.ids[4][:]
+	}
+	if !e.Timestamp.IsZero() {
+		w.Timestamp = extTime{Seconds: e.Timestamp.Unix(), Nanos: uint32(e.Timestamp.Nanosecond())}
+	} else {
+		// The zero time.Time is year 1, not the Unix epoch.
+		w.Timestamp = extTime{Seconds: zeroTimeUnix}
+	}
+	b, err := cborEnc.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("codec: encode cbor: %w", err)
+	}
+	return b, nil
+}
+
+var (
+	zeroTimeUnix = time.Time{}.Unix()
+	// Decoded timestamps are kept to the years RFC 3339 (and so the JSON
+	// codec) can write.
+	minUnixSeconds = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxUnixSeconds = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+)
+
+// Decode parses a CBOR envelope. Errors wrap ErrDecode; the result does not
+// alias b.
+func (CBOR) Decode(b []byte) (core.Envelope, error) {
+	if err := checkSize("cbor", b); err != nil {
+		return core.Envelope{}, err
+	}
+	var w cborDecoded
+	if err := cborDec.Unmarshal(b, &w); err != nil {
+		return core.Envelope{}, fmt.Errorf("%w: cbor: %w", ErrDecode, err)
+	}
+	var missing []string
+	if !w.ID.set {
+		missing = append(missing, "0 (id)")
+	}
+	if w.EventType == nil {
+		missing = append(missing, "1 (event_type)")
+	}
+	if w.SchemaVersion == nil {
+		missing = append(missing, "2 (schema_version)")
+	}
+	if !w.CorrelationID.set {
+		missing = append(missing, "3 (correlation_id)")
+	}
+	if !w.TenantID.set {
+		missing = append(missing, "5 (tenant_id)")
+	}
+	if w.Timestamp == nil {
+		missing = append(missing, "7 (timestamp)")
+	}
+	if w.EventName == nil {
+		missing = append(missing, "9 (event.type)")
+	}
+	if len(missing) > 0 {
+		return core.Envelope{}, fmt.Errorf("%w: cbor: missing key(s) %v", ErrDecode, missing)
+	}
+	if w.Timestamp.Nanos >= 1e9 {
+		return core.Envelope{}, fmt.Errorf("%w: cbor: timestamp nanoseconds %d out of range", ErrDecode, w.Timestamp.Nanos)
+	}
+	if w.Timestamp.Seconds < minUnixSeconds || w.Timestamp.Seconds > maxUnixSeconds {
+		return core.Envelope{}, fmt.Errorf("%w: cbor: timestamp %d s is outside years 0 to 9999", ErrDecode, w.Timestamp.Seconds)
+	}
+	e := core.Envelope{
+		ID:            w.ID.id,
+		EventType:     *w.EventType,
+		SchemaVersion: *w.SchemaVersion,
+		CorrelationID: w.CorrelationID.id,
+		CausationID:   w.CausationID.id,
+		TenantID:      w.TenantID.id,
+		TraceID:       w.TraceID,
+		ActorID:       w.ActorID.id,
+		Event:         core.Event{Type: *w.EventName},
+		RetryCount:    w.RetryCount,
+	}
+	if w.Timestamp.Seconds != zeroTimeUnix || w.Timestamp.Nanos != 0 {
+		e.Timestamp = time.Unix(w.Timestamp.Seconds, int64(w.Timestamp.Nanos)).UTC()
+	}
+	if len(w.EventData) > 0 {
+		// The decoder copies byte strings, so this does not alias b.
+		e.Event.Data = w.EventData
+	}
+	return e, nil
+}
