@@ -1,0 +1,117 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/rustok/rustok-iggy/connector/embedded/logstore"
+	"github.com/rustok/rustok-iggy/core"
+)
+
+// Defaults applied by Open to zero Config fields.
+const (
+	// DefaultRootUsername is the root user's name created on first start.
+	DefaultRootUsername = "iggy"
+	// DefaultRootPassword is the root user's password set on first start.
+	DefaultRootPassword = "iggy"
+	// DefaultSegmentSize is Iggy's default segment size, 1 GiB; it is also
+	// the smallest custom max_topic_size accepted.
+	DefaultSegmentSize = 1 << 30
+	// DefaultRetentionInterval is how often retention is enforced.
+	DefaultRetentionInterval = time.Minute
+)
+
+// Config configures a Broker. Zero fields take the documented defaults.
+type Config struct {
+	// DataDir is the directory holding every file of the broker (yaml
+	// data_dir). Required.
+	DataDir string
+	// Fsync is the fsync policy of partitions and offset logs (yaml
+	// fsync): never, interval (default) or always.
+	Fsync logstore.FsyncPolicy
+	// SegmentSize is bytes per segment file (yaml segment_size); 0 means
+	// 1 GiB. A topic's custom max_topic_size below it is refused (1019).
+	SegmentSize int64
+	// RootUsername and RootPassword set the root user (id 0) created on
+	// the first start only; defaults "iggy"/"iggy". Reading the
+	// IGGY_ROOT_USERNAME / IGGY_ROOT_PASSWORD environment is the caller's
+	// job.
+	RootUsername string
+	RootPassword string
+	// Logger receives the broker's logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock (tests inject one); nil means time.Now.
+	Now func() time.Time
+	// RetentionInterval is how often message expiry and topic size caps
+	// are enforced (yaml retention_interval); 0 means one minute.
+	RetentionInterval time.Duration
+}
+
+// Validate reports every problem of c, joined.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, fmt.Errorf("data_dir: required: %w", core.ErrInvalid))
+	}
+	if c.Fsync != "" {
+		if _, err := logstore.ParseFsyncPolicy(string(c.Fsync)); err != nil {
+			errs = append(errs, fmt.Errorf("fsync: %w", err))
+		}
+	}
+	if c.SegmentSize < 0 {
+		errs = append(errs, fmt.Errorf("segment_size: %d is negative: %w", c.SegmentSize, core.ErrInvalid))
+	}
+	if c.RetentionInterval < 0 {
+		errs = append(errs, fmt.Errorf("retention_interval: %s is negative: %w", c.RetentionInterval, core.ErrInvalid))
+	}
+	if c.RootUsername != "" && (len(c.RootUsername) < 3 || len(c.RootUsername) > 50) {
+		errs = append(errs, fmt.Errorf("root_username: length must be 3..50: %w", core.ErrInvalid))
+	}
+	if c.RootPassword != "" && (len(c.RootPassword) < 3 || len(c.RootPassword) > 100) {
+		errs = append(errs, fmt.Errorf("root_password: length must be 3..100: %w", core.ErrInvalid))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	if c.Fsync == "" {
+		c.Fsync = logstore.FsyncInterval
+	}
+	if c.SegmentSize == 0 {
+		c.SegmentSize = DefaultSegmentSize
+	}
+	if c.RootUsername == "" {
+		c.RootUsername = DefaultRootUsername
+	}
+	if c.RootPassword == "" {
+		c.RootPassword = DefaultRootPassword
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.RetentionInterval == 0 {
+		c.RetentionInterval = DefaultRetentionInterval
+	}
+	return c
+}
+
+// LogValue logs the configuration with the root password redacted.
+func (c Config) LogValue() slog.Value {
+	pw := ""
+	if c.RootPassword != "" {
+		pw = "REDACTED"
+	}
+	return slog.GroupValue(
+		slog.String("data_dir", c.DataDir),
+		slog.String("fsync", string(c.Fsync)),
+		slog.Int64("segment_size", c.SegmentSize),
+		slog.String("root_username", c.RootUsername),
+		slog.String("root_password", pw),
+		slog.Duration("retention_interval", c.RetentionInterval),
+	)
+}

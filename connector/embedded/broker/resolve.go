@@ -1,0 +1,117 @@
+package broker
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/rustok/rustok-iggy/connector/iggyproto"
+)
+
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func errf(code iggyproto.Code, format string, args ...any) error {
+	return iggyproto.Errorf(code, format, args...)
+}
+
+func errUnauthorized(op string) error {
+	return errf(iggyproto.CodeUnauthorized, "%s: permission denied", op)
+}
+
+// validName checks a stream, topic or group name (1..255 bytes, Name8).
+func validName(kind, name string) error {
+	if len(name) == 0 || len(name) > 255 {
+		return errf(iggyproto.CodeInvalidFormat, "%s name must be 1..255 bytes, got %d", kind, len(name))
+	}
+	return nil
+}
+
+// findStream resolves a stream identifier (caller holds mu).
+func (b *Broker) findStream(id iggyproto.Identifier) *stream {
+	switch id.Kind {
+	case iggyproto.NumericKind:
+		return b.streams[id.ID]
+	case iggyproto.StringKind:
+		for _, st := range b.streams {
+			if st.name == id.Name {
+				return st
+			}
+		}
+	}
+	return nil
+}
+
+func findTopic(st *stream, id iggyproto.Identifier) *topic {
+	switch id.Kind {
+	case iggyproto.NumericKind:
+		return st.topics[id.ID]
+	case iggyproto.StringKind:
+		for _, t := range st.topics {
+			if t.name == id.Name {
+				return t
+			}
+		}
+	}
+	return nil
+}
+
+func findGroup(t *topic, id iggyproto.Identifier) *group {
+	switch id.Kind {
+	case iggyproto.NumericKind:
+		return t.groups[id.ID]
+	case iggyproto.StringKind:
+		for _, g := range t.groups {
+			if g.name == id.Name {
+				return g
+			}
+		}
+	}
+	return nil
+}
+
+func (b *Broker) findUser(id iggyproto.Identifier) *user {
+	switch id.Kind {
+	case iggyproto.NumericKind:
+		return b.users[id.ID]
+	case iggyproto.StringKind:
+		return b.userByName(id.Name)
+	}
+	return nil
+}
+
+func (b *Broker) userByName(name string) *user {
+	for _, u := range b.users {
+		if u.Username == name {
+			return u
+		}
+	}
+	return nil
+}
+
+// streamOf resolves a stream or fails with 1009.
+func (b *Broker) streamOf(id iggyproto.Identifier) (*stream, error) {
+	st := b.findStream(id)
+	if st == nil {
+		return nil, errf(iggyproto.CodeStreamIDNotFound, "stream %s not found", id)
+	}
+	return st, nil
+}
+
+// topicOf resolves a stream and topic or fails with 1009 / 2010.
+func (b *Broker) topicOf(sid, tid iggyproto.Identifier) (*topic, error) {
+	st, err := b.streamOf(sid)
+	if err != nil {
+		return nil, err
+	}
+	t := findTopic(st, tid)
+	if t == nil {
+		return nil, errf(iggyproto.CodeTopicIDNotFound, "topic %s not found in stream %d", tid, st.id)
+	}
+	return t, nil
+}

@@ -1,0 +1,220 @@
+package broker
+
+import (
+	"github.com/rustok/rustok-iggy/connector/iggyproto"
+)
+
+// Client transports, numbered as on the Iggy wire.
+const (
+	TransportTCP       uint8 = 1
+	TransportQUIC      uint8 = 2
+	TransportHTTP      uint8 = 3
+	TransportWebSocket uint8 = 4
+)
+
+// NoUser is the user id a ClientInfo reports for a session that is not
+// logged in.
+const NoUser uint32 = 0xFFFFFFFF
+
+// Session is one client of the broker: a TCP connection, or an in-process
+// caller. It carries the logged-in user and the consumer group memberships.
+// Sessions are created by NewSession / NewSystemSession and ended by
+// CloseSession. One Session may be used from several goroutines.
+type Session struct {
+	id        uint32
+	addr      string
+	transport uint8
+
+	// Guarded by Broker.mu.
+	user       *user
+	registered bool
+}
+
+// ID returns the session's client id: unique among live sessions, never 0.
+func (s *Session) ID() uint32 { return s.id }
+
+// Addr returns the address given to NewSession.
+func (s *Session) Addr() string { return s.addr }
+
+// NewSession registers a new client (not logged in) with a unique non-zero
+// client id; addr is "ip:port" and transport one of the Transport*
+// constants. On a closed broker the session is returned unregistered and
+// every call on it answers CodeDisconnected.
+func (b *Broker) NewSession(addr string, transport uint8) *Session {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.newSessionLocked(addr, transport)
+}
+
+func (b *Broker) newSessionLocked(addr string, transport uint8) *Session {
+	s := &Session{addr: addr, transport: transport}
+	if b.closed {
+		return s
+	}
+	for {
+		id := b.nextClient.Add(1)
+		if id == 0 || b.clients[id] != nil {
+			continue
+		}
+		s.id = id
+		break
+	}
+	s.registered = true
+	b.clients[s.id] = s
+	return s
+}
+
+// NewSystemSession returns a registered session already logged in as the
+// root user (id 0), for the in-process embedded connector. Its ClientInfo
+// shows transport TCP and addr. End it with CloseSession.
+func (b *Broker) NewSystemSession(addr string) *Session {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.newSessionLocked(addr, TransportTCP)
+	if s.registered {
+		s.user = b.users[0]
+	}
+	return s
+}
+
+// CloseSession ends a session: it leaves every consumer group it joined
+// (each group gets a full rebalance), is logged out and removed from the
+// client registry. Later calls on it answer CodeClientNotFound. Closing
+// twice is a no-op.
+func (b *Broker) CloseSession(s *Session) {
+	if s == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.dropSessionLocked(s)
+}
+
+func (b *Broker) dropSessionLocked(s *Session) {
+	if !s.registered {
+		return
+	}
+	s.registered = false
+	s.user = nil
+	delete(b.clients, s.id)
+	b.leaveAllLocked(s)
+}
+
+// usable checks the broker and the session (not the login); caller holds mu.
+func (b *Broker) usable(s *Session) error {
+	if b.closed {
+		return errf(iggyproto.CodeDisconnected, "broker closed")
+	}
+	if s == nil || !s.registered {
+		return errf(iggyproto.CodeClientNotFound, "session not registered")
+	}
+	return nil
+}
+
+// authed checks that s is usable and logged in, and returns its rights;
+// caller holds mu.
+func (b *Broker) authed(s *Session) (access, error) {
+	if err := b.usable(s); err != nil {
+		return access{}, err
+	}
+	if s.user == nil {
+		return access{}, errf(iggyproto.CodeUnauthenticated, "not logged in")
+	}
+	return access{root: s.user.ID == 0, perms: s.user.Permissions}, nil
+}
+
+// Ping checks the session; it needs no login. It fails only on a closed
+// broker (8) or a removed session (100).
+func (b *Broker) Ping(s *Session) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.usable(s)
+}
+
+// ClientInfo describes a session (ClientInfo/ClientDetails records).
+type ClientInfo struct {
+	ClientID uint32
+	// UserID is the logged-in user, or NoUser.
+	UserID    uint32
+	Transport uint8
+	Address   string
+	// ConsumerGroups lists the groups the session is a member of, sorted
+	// by stream, topic and group id; its length is the consumer groups
+	// count.
+	ConsumerGroups []ClientGroup
+}
+
+// ClientGroup names one consumer group membership.
+type ClientGroup struct {
+	StreamID, TopicID, GroupID uint32
+}
+
+func (b *Broker) clientInfoLocked(s *Session) ClientInfo {
+	ci := ClientInfo{ClientID: s.id, UserID: NoUser, Transport: s.transport, Address: s.addr}
+	if s.user != nil {
+		ci.UserID = s.user.ID
+	}
+	for _, sid := range sortedKeys(b.streams) {
+		st := b.streams[sid]
+		for _, tid := range sortedKeys(st.topics) {
+			t := st.topics[tid]
+			for _, gid := range sortedKeys(t.groups) {
+				if t.groups[gid].memberOf(s) != nil {
+					ci.ConsumerGroups = append(ci.ConsumerGroups, ClientGroup{StreamID: sid, TopicID: tid, GroupID: gid})
+				}
+			}
+		}
+	}
+	return ci
+}
+
+// GetMe returns the caller's ClientDetails (needs login, no permission).
+func (b *Broker) GetMe(s *Session) (ClientInfo, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if _, err := b.authed(s); err != nil {
+		return ClientInfo{}, err
+	}
+	return b.clientInfoLocked(s), nil
+}
+
+// GetClient returns a client's details. Id 0 answers 101; an unknown id
+// returns ok == false (empty OK on the wire). Needs read_servers.
+func (b *Broker) GetClient(s *Session, clientID uint32) (ClientInfo, bool, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	a, err := b.authed(s)
+	if err != nil {
+		return ClientInfo{}, false, err
+	}
+	if !a.readServers() {
+		return ClientInfo{}, false, errUnauthorized("get client")
+	}
+	if clientID == 0 {
+		return ClientInfo{}, false, errf(iggyproto.CodeInvalidClientID, "client id 0")
+	}
+	c := b.clients[clientID]
+	if c == nil {
+		return ClientInfo{}, false, nil
+	}
+	return b.clientInfoLocked(c), true, nil
+}
+
+// GetClients lists every registered session by client id. Needs
+// read_servers.
+func (b *Broker) GetClients(s *Session) ([]ClientInfo, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	a, err := b.authed(s)
+	if err != nil {
+		return nil, err
+	}
+	if !a.readServers() {
+		return nil, errUnauthorized("get clients")
+	}
+	out := make([]ClientInfo, 0, len(b.clients))
+	for _, id := range sortedKeys(b.clients) {
+		out = append(out, b.clientInfoLocked(b.clients[id]))
+	}
+	return out, nil
+}
