@@ -156,7 +156,7 @@ func TestRemoteRecoversWhenEmbeddedListenerRestarts(t *testing.T) {
 	addr := e1.TCPAddr()
 	const requestTimeout = 2 * time.Second
 	cfg := rootConfig(addr)
-	cfg.ConnectTimeout = 500 * time.Millisecond
+	cfg.ConnectTimeout = 5 * time.Second // argon2 logins are slow under -race
 	cfg.RequestTimeout = requestTimeout
 	cfg.Reconnect = remote.BackoffConfig{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond}
 	cfg.Heartbeat = 50 * time.Millisecond

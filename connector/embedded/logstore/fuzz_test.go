@@ -1,6 +1,9 @@
 package logstore
 
 import (
+	"fmt"
+	"runtime"
+	"time"
 	"errors"
 	"os"
 	"path/filepath"
@@ -49,6 +52,14 @@ func FuzzOpenSegment(f *testing.F) {
 	f.Add([]byte{}, []byte{})
 	f.Add(make([]byte, 200), make([]byte, 32))
 	f.Fuzz(func(t *testing.T, log, idx []byte) {
+		wd := time.AfterFunc(3*time.Second, func() {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			os.WriteFile(fmt.Sprintf("/tmp/fuzzhang-%d.txt", os.Getpid()), buf[:n], 0o644)
+			os.WriteFile(fmt.Sprintf("/tmp/fuzzhang-%d.log", os.Getpid()), log, 0o644)
+			os.WriteFile(fmt.Sprintf("/tmp/fuzzhang-%d.idx", os.Getpid()), idx, 0o644)
+		})
+		defer wd.Stop()
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, segmentName(0)+LogSuffix), log, 0o644)
 		os.WriteFile(filepath.Join(dir, segmentName(0)+IndexSuffix), idx, 0o644)

@@ -1,0 +1,332 @@
+package server
+
+import (
+	"net"
+
+	"github.com/rustok/rustok-iggy/connector/embedded/broker"
+	"github.com/rustok/rustok-iggy/connector/iggyproto"
+)
+
+// New returns a server answering the Iggy TCP protocol for b. It does not
+// listen yet (Listen, Serve or Start) and does not own b: close b after
+// Shutdown or Close returned.
+func New(b *broker.Broker, cfg Config) (*Server, error) {
+	s, err := newServer(nil, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.backend = &brokerBackend{b: b, srv: s}
+	return s, nil
+}
+
+// brokerBackend opens one broker session per connection.
+type brokerBackend struct {
+	b   *broker.Broker
+	srv *Server
+}
+
+func (bb *brokerBackend) open(remote net.Addr) (session, error) {
+	s := bb.b.NewSession(remote.String(), uint8(iggyproto.TransportTCP))
+	return &brokerSession{b: bb.b, srv: bb.srv, s: s}, nil
+}
+
+// brokerSession serves one connection's commands against the broker.
+type brokerSession struct {
+	b   *broker.Broker
+	srv *Server
+	s   *broker.Session
+	// loggedIn mirrors the session's login state. It only decides the
+	// order of checks for SendMessages (Iggy answers 40 before looking at
+	// the body); the broker enforces authentication itself.
+	loggedIn bool
+}
+
+func (bs *brokerSession) close() { bs.b.CloseSession(bs.s) }
+
+var errUnauthenticated = &iggyproto.Error{Code: iggyproto.CodeUnauthenticated, Msg: "not logged in"}
+
+// handle decodes one request, calls the broker and encodes the answer.
+// Where Iggy 0.8.0 answers "not found" with an empty OK (GetStream,
+// GetTopic, GetTopics, GetUser, GetClient, GetConsumerGroup(s),
+// GetConsumerOffset) the reply is empty.
+func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error) {
+	cmd := iggyproto.Command(code)
+	if cmd == iggyproto.CmdSendMessages && !bs.loggedIn {
+		return reply{}, errUnauthenticated
+	}
+	req, err := iggyproto.DecodeRequest(cmd, payload)
+	if err != nil {
+		return reply{}, err
+	}
+	b, s := bs.b, bs.s
+	switch r := req.(type) {
+	// System.
+	case iggyproto.Ping:
+		return reply{}, b.Ping(s)
+	case iggyproto.GetStats:
+		st, err := b.GetStats(s)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{head: iggyproto.AppendStats(out, statsOf(st))}, nil
+	case iggyproto.GetClusterMetadata:
+		if err := b.Ping(s); err != nil { // closed broker / vanished session
+			return reply{}, err
+		}
+		if !bs.loggedIn {
+			return reply{}, errUnauthenticated
+		}
+		return reply{head: iggyproto.AppendClusterMetadata(out, bs.srv.clusterMetadata())}, nil
+	case iggyproto.GetMe:
+		ci, err := b.GetMe(s)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{head: iggyproto.AppendClientDetails(out, clientDetailsOf(ci))}, nil
+	case iggyproto.GetClient:
+		ci, found, err := b.GetClient(s, r.ClientID)
+		if err != nil || !found {
+			return reply{}, err
+		}
+		return reply{head: iggyproto.AppendClientDetails(out, clientDetailsOf(ci))}, nil
+	case iggyproto.GetClients:
+		cs, err := b.GetClients(s)
+		if err != nil {
+			return reply{}, err
+		}
+		for _, ci := range cs {
+			out = iggyproto.AppendClientInfo(out, clientDetailsOf(ci).ClientInfo)
+		}
+		return reply{head: out}, nil
+
+	// Sessions and users.
+	case iggyproto.LoginUser:
+		id, err := b.Login(s, r.Username, r.Password)
+		if err != nil {
+			return reply{}, err
+		}
+		bs.loggedIn = true
+		return reply{head: iggyproto.AppendIdentity(out, id)}, nil
+	case iggyproto.LoginWithPersonalAccessToken:
+		id, err := b.LoginWithToken(s, r.Token)
+		if err != nil {
+			return reply{}, err
+		}
+		bs.loggedIn = true
+		return reply{head: iggyproto.AppendIdentity(out, id)}, nil
+	case iggyproto.LogoutUser:
+		if err := b.Logout(s); err != nil {
+			return reply{}, err
+		}
+		bs.loggedIn = false
+		return reply{}, nil
+	case iggyproto.GetUser:
+		u, found, err := b.GetUser(s, r.User)
+		if err != nil || !found {
+			return reply{}, err
+		}
+		return reply{head: iggyproto.AppendUserDetails(out, userDetailsOf(u))}, nil
+	case iggyproto.GetUsers:
+		us, err := b.GetUsers(s)
+		if err != nil {
+			return reply{}, err
+		}
+		for _, u := range us {
+			out = iggyproto.AppendUserInfo(out, userInfoOf(u))
+		}
+		return reply{head: out}, nil
+	case iggyproto.CreateUser:
+		u, err := b.CreateUser(s, r.Username, r.Password, broker.UserStatus(r.Status), permissionsToBroker(r.Permissions))
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{head: iggyproto.AppendUserDetails(out, userDetailsOf(u))}, nil
+	case iggyproto.DeleteUser:
+		return reply{}, b.DeleteUser(s, r.User)
+	case iggyproto.UpdateUser:
+		var status *broker.UserStatus
+		if r.Status != nil {
+			st := broker.UserStatus(*r.Status)
+			status = &st
+		}
+		return reply{}, b.UpdateUser(s, r.User, r.Username, status)
+	case iggyproto.UpdatePermissions:
+		return reply{}, b.UpdatePermissions(s, r.User, permissionsToBroker(r.Permissions))
+	case iggyproto.ChangePassword:
+		return reply{}, b.ChangePassword(s, r.User, r.CurrentPassword, r.NewPassword)
+	case iggyproto.GetPersonalAccessTokens:
+		ts, err := b.GetPersonalAccessTokens(s)
+		if err != nil {
+			return reply{}, err
+		}
+		for _, t := range ts {
+			out = iggyproto.AppendPATInfo(out, iggyproto.PATInfo{Name: t.Name, ExpiryAt: t.ExpiryAt})
+		}
+		return reply{head: out}, nil
+	case iggyproto.CreatePersonalAccessToken:
+		tok, err := b.CreatePersonalAccessToken(s, r.Name, r.Expiry)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{head: iggyproto.AppendRawToken(out, tok)}, nil
+	case iggyproto.DeletePersonalAccessToken:
+		return reply{}, b.DeletePersonalAccessToken(s, r.Name)
+
+	// Messages and offsets.
+	case iggyproto.SendMessages:
+		// Send stamps r.Messages in place (it aliases the request buffer)
+		// and is done with it when it returns.
+		_, err := b.Send(s, r.Stream, r.Topic, partitioningOf(r.Partitioning), r.Messages)
+		return reply{}, err
+	case iggyproto.PollMessages:
+		res, err := b.Poll(s, broker.PollRequest{
+			Consumer:    consumerOf(r.Consumer),
+			Stream:      r.Stream,
+			Topic:       r.Topic,
+			PartitionID: optPartition(r.Partition),
+			Strategy:    broker.PollStrategy{Kind: broker.PollKind(r.Strategy.Kind), Value: r.Strategy.Value},
+			Count:       r.Count,
+			AutoCommit:  r.AutoCommit,
+		})
+		if err != nil {
+			return reply{}, err
+		}
+		head := iggyproto.AppendPollHead(out, iggyproto.PollHead{PartitionID: res.PartitionID, CurrentOffset: res.CurrentOffset, Count: res.Count})
+		return reply{head: head, tail: res.Messages}, nil
+	case iggyproto.GetConsumerOffset:
+		o, found, err := b.GetOffset(s, consumerOf(r.Consumer), r.Stream, r.Topic, optPartition(r.Partition))
+		if err != nil {
+			// Iggy answers empty OK on almost any failure here, but an
+			// unauthenticated or vanished session still gets its code.
+			switch iggyproto.CodeOf(err) {
+			case iggyproto.CodeUnauthenticated, iggyproto.CodeUnauthorized, iggyproto.CodeClientNotFound,
+				iggyproto.CodeStaleClient, iggyproto.CodeDisconnected:
+				return reply{}, err
+			}
+			return reply{}, nil
+		}
+		if !found {
+			return reply{}, nil
+		}
+		return reply{head: iggyproto.AppendConsumerOffset(out, iggyproto.ConsumerOffsetInfo{
+			PartitionID: o.PartitionID, CurrentOffset: o.CurrentOffset, StoredOffset: o.StoredOffset})}, nil
+	case iggyproto.StoreConsumerOffset:
+		return reply{}, b.StoreOffset(s, consumerOf(r.Consumer), r.Stream, r.Topic, optPartition(r.Partition), r.Offset)
+	case iggyproto.DeleteConsumerOffset:
+		return reply{}, b.DeleteOffset(s, consumerOf(r.Consumer), r.Stream, r.Topic, optPartition(r.Partition))
+
+	// Streams, topics, partitions.
+	case iggyproto.GetStream:
+		st, found, err := b.GetStream(s, r.Stream)
+		if err != nil || !found {
+			return reply{}, err
+		}
+		out = iggyproto.AppendStreamHeader(out, streamHeaderOf(st))
+		for _, t := range st.Topics {
+			out = iggyproto.AppendTopicHeader(out, topicHeaderOf(t))
+		}
+		return reply{head: out}, nil
+	case iggyproto.GetStreams:
+		sts, err := b.GetStreams(s)
+		if err != nil {
+			return reply{}, err
+		}
+		for _, st := range sts {
+			out = iggyproto.AppendStreamHeader(out, streamHeaderOf(st))
+		}
+		return reply{head: out}, nil
+	case iggyproto.CreateStream:
+		st, err := b.CreateStream(s, r.Name)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{head: iggyproto.AppendStreamHeader(out, streamHeaderOf(st))}, nil
+	case iggyproto.DeleteStream:
+		return reply{}, b.DeleteStream(s, r.Stream)
+	case iggyproto.UpdateStream:
+		return reply{}, b.UpdateStream(s, r.Stream, r.Name)
+	case iggyproto.GetTopic:
+		t, found, err := b.GetTopic(s, r.Stream, r.Topic)
+		if err != nil || !found {
+			return reply{}, err
+		}
+		return reply{head: appendTopicDetails(out, t)}, nil
+	case iggyproto.GetTopics:
+		ts, found, err := b.GetTopics(s, r.Stream)
+		if err != nil || !found {
+			return reply{}, err
+		}
+		for _, t := range ts {
+			out = iggyproto.AppendTopicHeader(out, topicHeaderOf(t))
+		}
+		return reply{head: out}, nil
+	case iggyproto.CreateTopic:
+		t, err := b.CreateTopic(s, r.Stream, broker.TopicConfig{
+			Name:                 r.Name,
+			PartitionsCount:      r.PartitionsCount,
+			CompressionAlgorithm: uint8(r.Compression),
+			MessageExpiry:        r.MessageExpiry,
+			MaxTopicSize:         r.MaxTopicSize,
+			ReplicationFactor:    r.ReplicationFactor,
+		})
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{head: appendTopicDetails(out, t)}, nil
+	case iggyproto.DeleteTopic:
+		return reply{}, b.DeleteTopic(s, r.Stream, r.Topic)
+	case iggyproto.UpdateTopic:
+		return reply{}, b.UpdateTopic(s, r.Stream, r.Topic, broker.TopicUpdate{
+			Name:                 r.Name,
+			CompressionAlgorithm: uint8(r.Compression),
+			MessageExpiry:        r.MessageExpiry,
+			MaxTopicSize:         r.MaxTopicSize,
+			ReplicationFactor:    r.ReplicationFactor,
+		})
+	case iggyproto.CreatePartitions:
+		return reply{}, b.CreatePartitions(s, r.Stream, r.Topic, r.Count)
+	case iggyproto.DeletePartitions:
+		return reply{}, b.DeletePartitions(s, r.Stream, r.Topic, r.Count)
+
+	// Consumer groups.
+	case iggyproto.GetConsumerGroup:
+		g, found, err := b.GetConsumerGroup(s, r.Stream, r.Topic, r.Group)
+		if err != nil || !found {
+			return reply{}, err
+		}
+		return reply{head: appendGroupDetails(out, g)}, nil
+	case iggyproto.GetConsumerGroups:
+		gs, found, err := b.GetConsumerGroups(s, r.Stream, r.Topic)
+		if err != nil || !found {
+			return reply{}, err
+		}
+		for _, g := range gs {
+			out = iggyproto.AppendGroupHeader(out, groupHeaderOf(g))
+		}
+		return reply{head: out}, nil
+	case iggyproto.CreateConsumerGroup:
+		g, err := b.CreateConsumerGroup(s, r.Stream, r.Topic, r.Name)
+		if err != nil {
+			return reply{}, err
+		}
+		return reply{head: iggyproto.AppendGroupHeader(out, groupHeaderOf(g))}, nil
+	case iggyproto.DeleteConsumerGroup:
+		return reply{}, b.DeleteConsumerGroup(s, r.Stream, r.Topic, r.Group)
+	case iggyproto.JoinConsumerGroup:
+		return reply{}, b.JoinConsumerGroup(s, r.Stream, r.Topic, r.Group)
+	case iggyproto.LeaveConsumerGroup:
+		return reply{}, b.LeaveConsumerGroup(s, r.Stream, r.Topic, r.Group)
+	}
+	return reply{}, iggyproto.Errorf(iggyproto.CodeInvalidCommand, "command %s is not served", cmd)
+}
+
+// clusterMetadata is the single-node answer of Iggy 0.8.0: cluster
+// "single-node", one healthy leader "iggy-node" at the bound address.
+func (s *Server) clusterMetadata() iggyproto.ClusterMetadata {
+	node := iggyproto.ClusterNode{Name: "iggy-node", Role: 0, Status: 0}
+	if a := s.Addr(); a != nil {
+		node.IP = a.IP.String()
+		node.TCPPort = uint16(a.Port)
+	}
+	return iggyproto.ClusterMetadata{Name: "single-node", Nodes: []iggyproto.ClusterNode{node}}
+}
