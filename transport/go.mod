@@ -2,11 +2,10 @@ module github.com/rustok/rustok-iggy/transport
 
 go 1.26
 
-require github.com/rustok/rustok-iggy/core v0.0.0
-
 require (
-	github.com/google/uuid v1.6.0 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
+	github.com/google/uuid v1.6.0
+	github.com/rustok/rustok-iggy/core v0.0.0
+	go.uber.org/goleak v1.3.0
 )
 
 replace github.com/rustok/rustok-iggy/core => ../core

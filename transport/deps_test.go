@@ -1,0 +1,50 @@
+package transport_test
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestImports enforces the dependency rule: transport imports the standard
+// library, core and uuid (goleak in tests), never connector or adapters.
+func TestImports(t *testing.T) {
+	allowed := func(path string, test bool) bool {
+		switch {
+		case !strings.Contains(strings.SplitN(path, "/", 2)[0], "."):
+			return true // standard library
+		case path == "github.com/rustok/rustok-iggy/core", path == "github.com/google/uuid",
+			strings.HasPrefix(path, "github.com/rustok/rustok-iggy/transport"):
+			return true
+		case path == "go.uber.org/goleak":
+			return test
+		}
+		return false
+	}
+	fset := token.NewFileSet()
+	n := 0
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return err
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			n++
+			if !allowed(path, strings.HasSuffix(p, "_test.go")) {
+				t.Errorf("%s imports %s", p, path)
+			}
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("walk: %v (%d imports)", err, n)
+	}
+}
