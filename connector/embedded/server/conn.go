@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -18,14 +19,14 @@ import (
 
 const (
 	// keepBuffer is the largest request/response buffer a connection keeps
-	// between frames; bigger ones are dropped after use.
-	keepBuffer = 1 << 20
+	// between frames; bigger request buffers go back to bigBufs, bigger
+	// response buffers are dropped.
+	keepBuffer = 256 << 10
 	// bufSize is the size of the per-connection read and write buffers.
-	bufSize = 64 << 10
+	bufSize = 16 << 10
+	// tlsHandshakeTimeout bounds a TLS handshake.
+	tlsHandshakeTimeout = 10 * time.Second
 )
-
-// errCloseConn makes serve close the connection after writing the answer.
-var errCloseConn = errors.New("close connection")
 
 // conn is one client connection: one goroutine, one broker session,
 // requests served strictly in order.
@@ -79,6 +80,9 @@ func (c *conn) setIdle(idle bool) {
 // or shutdown.
 func (c *conn) serve() {
 	defer func() { _ = c.nc.Close() }()
+	if tc, ok := c.nc.(*tls.Conn); ok && !c.handshake(tc) {
+		return
+	}
 	sess, err := c.srv.backend.open(c.nc.RemoteAddr())
 	if err != nil {
 		c.log.Warn("cannot open a session; closing", "err", err)
@@ -93,15 +97,39 @@ func (c *conn) serve() {
 	}
 }
 
-// serveOne reads one request and answers it. It reports whether the
-// connection should go on.
-func (c *conn) serveOne(sess session) bool {
+// handshake runs the TLS handshake within tlsHandshakeTimeout (or the idle
+// timeout, if shorter), counting as idle so Shutdown can cut it short.
+func (c *conn) handshake(tc *tls.Conn) bool {
+	d := tlsHandshakeTimeout
+	if it := c.srv.cfg.IdleTimeout; it > 0 && it < d {
+		d = it
+	}
+	// Deadline first: a Shutdown kick (only while idle) must come after it.
+	_ = tc.SetDeadline(time.Now().Add(d))
 	c.setIdle(true)
 	if c.srv.closing.Load() {
 		return false
 	}
+	err := tc.Handshake()
+	c.setIdle(false)
+	_ = tc.SetDeadline(time.Time{})
+	if err != nil {
+		c.log.Debug("TLS handshake failed", "err", err)
+		return false
+	}
+	return true
+}
+
+// serveOne reads one request and answers it. It reports whether the
+// connection should go on.
+func (c *conn) serveOne(sess session) bool {
+	// Deadline first: a Shutdown kick (only while idle) must come after it.
 	if d := c.srv.cfg.IdleTimeout; d > 0 {
 		_ = c.nc.SetReadDeadline(time.Now().Add(d))
+	}
+	c.setIdle(true)
+	if c.srv.closing.Load() {
+		return false
 	}
 	_, err := c.br.Peek(1)
 	c.setIdle(false)
@@ -144,7 +172,7 @@ func (c *conn) serveOne(sess session) bool {
 			return false
 		}
 		// Iggy closes the connection after these two.
-		if status == iggyproto.CodeClientNotFound || status == iggyproto.CodeStaleClient || errors.Is(herr, errCloseConn) {
+		if status == iggyproto.CodeClientNotFound || status == iggyproto.CodeStaleClient {
 			return false
 		}
 		return true

@@ -54,6 +54,12 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 	if cmd == iggyproto.CmdSendMessages && !bs.loggedIn {
 		return reply{}, errUnauthenticated
 	}
+	switch cmd {
+	case iggyproto.CmdPurgeStream, iggyproto.CmdPurgeTopic:
+		// Served by Iggy 0.8.0 but never sent by the Go SDK; iggyproto
+		// does not decode them.
+		return bs.purge(cmd, payload)
+	}
 	req, err := iggyproto.DecodeRequest(cmd, payload)
 	if err != nil {
 		return reply{}, err
@@ -196,10 +202,11 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 	case iggyproto.GetConsumerOffset:
 		o, found, err := b.GetOffset(s, consumerOf(r.Consumer), r.Stream, r.Topic, optPartition(r.Partition))
 		if err != nil {
-			// Iggy answers empty OK on almost any failure here, but an
-			// unauthenticated or vanished session still gets its code.
+			// Iggy answers empty OK on any failure of the lookup itself
+			// (missing stream, topic, partition or group, no permission);
+			// an unauthenticated or vanished session still gets its code.
 			switch iggyproto.CodeOf(err) {
-			case iggyproto.CodeUnauthenticated, iggyproto.CodeUnauthorized, iggyproto.CodeClientNotFound,
+			case iggyproto.CodeUnauthenticated, iggyproto.CodeClientNotFound,
 				iggyproto.CodeStaleClient, iggyproto.CodeDisconnected:
 				return reply{}, err
 			}
@@ -318,6 +325,23 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 		return reply{}, b.LeaveConsumerGroup(s, r.Stream, r.Topic, r.Group)
 	}
 	return reply{}, iggyproto.Errorf(iggyproto.CodeInvalidCommand, "command %s is not served", cmd)
+}
+
+// purge serves PurgeStream (205: Id stream) and PurgeTopic (305: Id
+// stream, Id topic). Trailing bytes are ignored, as by every decoder.
+func (bs *brokerSession) purge(cmd iggyproto.Command, payload []byte) (reply, error) {
+	stream, n, err := iggyproto.DecodeIdentifier(payload)
+	if err != nil {
+		return reply{}, err
+	}
+	if cmd == iggyproto.CmdPurgeStream {
+		return reply{}, bs.b.PurgeStream(bs.s, stream)
+	}
+	topic, _, err := iggyproto.DecodeIdentifier(payload[n:])
+	if err != nil {
+		return reply{}, err
+	}
+	return reply{}, bs.b.PurgeTopic(bs.s, stream, topic)
 }
 
 // clusterMetadata is the single-node answer of Iggy 0.8.0: cluster

@@ -14,7 +14,9 @@ import (
 
 // fuzzSeeds are whole request streams: a login followed by typical
 // commands, so mutations reach the decoders and the broker behind them.
-func fuzzSeeds(t testing.TB) [][]byte {
+// With a token the seeds log in with it (cheap), else with the root
+// password (an argon2id hash per run).
+func fuzzSeeds(t testing.TB, token string) [][]byte {
 	req := func(dst []byte, r iggyproto.Request) []byte {
 		out, err := iggyproto.AppendRequest(dst, r)
 		if err != nil {
@@ -23,6 +25,9 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		return out
 	}
 	login := req(nil, iggyproto.LoginUser{Username: rootUser, Password: rootPass, Version: "0.8.0"})
+	if token != "" {
+		login = req(nil, iggyproto.LoginWithPersonalAccessToken{Token: token})
+	}
 	s0, t0 := iggyproto.NumericID(0), iggyproto.NumericID(0)
 	batch := iggyproto.AppendMessage(nil, [16]byte{}, 1, []byte("hello"), nil)
 	batch = iggyproto.AppendMessage(batch, [16]byte{1}, 2, []byte("world"), []byte{2, 1, 0, 0, 0, 'k', 2, 1, 0, 0, 0, 'v'})
@@ -61,12 +66,18 @@ func fuzzSeeds(t testing.TB) [][]byte {
 // broker: no panic, no hang, the connection always ends, and every answer
 // is a well-formed response frame.
 func FuzzServeConn(f *testing.F) {
-	for _, s := range fuzzSeeds(f) {
-		f.Add(s)
-	}
 	b, err := broker.Open(broker.Config{DataDir: f.TempDir(), Fsync: "never"})
 	if err != nil {
 		f.Fatal(err)
+	}
+	sys := b.NewSystemSession("fuzz")
+	token, err := b.CreatePersonalAccessToken(sys, "fuzz", 0)
+	b.CloseSession(sys)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range fuzzSeeds(f, token) {
+		f.Add(s)
 	}
 	srv, err := New(b, Config{})
 	if err != nil {

@@ -350,3 +350,20 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+func TestWriteTimeoutClosesAClientThatDoesNotRead(t *testing.T) {
+	s, f, addr := startFake(t, Config{WriteTimeout: 50 * time.Millisecond})
+	c := dial(t, addr)
+	big := frame(fakeEcho, make([]byte, 1<<20))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for range 64 { // far more than the socket buffers hold
+			if _, err := c.Write(big); err != nil {
+				return
+			}
+		}
+	})
+	waitFor(t, func() bool { return f.closed.Load() == 1 && s.connCount() == 0 })
+	_ = c.Close()
+	wg.Wait()
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	iggcon "github.com/apache/iggy/foreign/go/contracts"
 	"github.com/rustok/rustok-iggy/connector/iggyproto"
 )
 
@@ -116,7 +117,7 @@ func TestRawGarbage(t *testing.T) {
 func TestRawSeedSequence(t *testing.T) {
 	e := newEnv(t)
 	c := dial(t, e.addr)
-	full := fuzzSeeds(t)[6]
+	full := fuzzSeeds(t, "")[6]
 	if _, err := c.Write(full); err != nil {
 		t.Fatal(err)
 	}
@@ -138,5 +139,42 @@ func TestRawSeedSequence(t *testing.T) {
 	}
 	if n != 15 {
 		t.Fatalf("%d requests", n)
+	}
+}
+
+// TestRawPurge covers PurgeStream (205) and PurgeTopic (305), which Iggy
+// serves but the Go SDK never sends.
+func TestRawPurge(t *testing.T) {
+	e := newEnv(t)
+	cli := e.root(t)
+	s, tp := mkTopic(t, cli, "s", "t", 1)
+	send := func() {
+		ok(t, cli.SendMessages(nid(s), nid(tp), iggcon.PartitionId(0), msgs(t, "m", 3)))
+	}
+	count := func() uint64 { return must(cli.GetTopic(nid(s), nid(tp)))(t).MessagesCount }
+	c := dial(t, e.addr)
+	rawLogin(t, c)
+	id := func(v uint32) []byte { return iggyproto.AppendIdentifier(nil, iggyproto.NumericID(v)) }
+
+	send()
+	if st, _ := roundTrip(t, c, frame(305, append(id(s), id(tp)...))); st != 0 || count() != 0 {
+		t.Fatalf("purge topic: %d, %d messages left", st, count())
+	}
+	send()
+	if st, _ := roundTrip(t, c, frame(205, id(s))); st != 0 || count() != 0 {
+		t.Fatalf("purge stream: %d, %d messages left", st, count())
+	}
+	if st, _ := roundTrip(t, c, frame(205, id(9))); st != uint32(iggyproto.CodeStreamIDNotFound) {
+		t.Fatalf("purge missing stream: %d", st)
+	}
+	if st, _ := roundTrip(t, c, frame(305, append(id(s), id(9)...))); st != uint32(iggyproto.CodeTopicIDNotFound) {
+		t.Fatalf("purge missing topic: %d", st)
+	}
+	if st, _ := roundTrip(t, c, frame(305, id(s))); st != uint32(iggyproto.CodeInvalidCommand) {
+		t.Fatalf("purge topic without topic id: %d", st)
+	}
+	// The topic and its partitions survive.
+	if got := must(cli.GetTopic(nid(s), nid(tp)))(t); got.PartitionsCount != 1 {
+		t.Fatalf("topic after purge %+v", got)
 	}
 }

@@ -496,6 +496,13 @@ func TestSDKConsumerOffsets(t *testing.T) {
 	limited := limitedUser(t, e, cli, "nopoll", iggcon.GlobalPermissions{ReadUsers: true})
 	err = limited.StoreConsumerOffset(single, nid(s), nid(tp), 1, p0)
 	wantErr(t, err, ierror.ErrUnauthorized)
+	// Get answers empty OK on failures, a missing permission included.
+	if off, err := limited.GetConsumerOffset(group, nid(s), nid(tp), p0); err != nil || off != nil {
+		t.Fatalf("get without permission: %+v %v", off, err)
+	}
+	// ... but not before login.
+	_, err = e.connect(t).GetConsumerOffset(single, nid(s), nid(tp), p0)
+	wantErr(t, err, ierror.ErrUnauthenticated)
 }
 
 func TestSDKConsumerGroupsCRUD(t *testing.T) {
@@ -747,3 +754,19 @@ func limitedUserPerms(t *testing.T, e *testEnv, root iggcon.Client, name string,
 }
 
 var _ = errors.Is
+
+// TestSDKDeletedUserSessionIsDropped: deleting a user drops its sessions;
+// the next command on such a connection answers ClientNotFound (100) and
+// the server closes the connection, as Iggy 0.8.0.
+func TestSDKDeletedUserSessionIsDropped(t *testing.T) {
+	e := newEnv(t)
+	root := e.root(t)
+	victim := limitedUser(t, e, root, "victim", iggcon.GlobalPermissions{ReadStreams: true})
+	must(victim.GetStreams())(t)
+	ok(t, root.DeleteUser(sid("victim")))
+	_, err := victim.GetStreams()
+	wantErr(t, err, ierror.ErrClientNotFound)
+	if err := victim.Ping(); err == nil {
+		t.Fatal("connection still usable after ClientNotFound")
+	}
+}

@@ -99,3 +99,31 @@ func TestConfigValidateTLSWithoutCertificate(t *testing.T) {
 		t.Fatal("TLS without a certificate accepted")
 	}
 }
+
+func TestTLSHandshakeStallIsCutByShutdown(t *testing.T) {
+	cert, _ := selfSigned(t)
+	f := newFakeBackend()
+	srv, err := newServer(f, Config{Addr: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := srv.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, addr.String()) // never starts the handshake
+	waitFor(t, func() bool { return srv.connCount() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatalf("shutdown waited %v for a stalled handshake", time.Since(start))
+	}
+	expectClosed(t, c)
+	if f.opened.Load() != 0 {
+		t.Fatal("a session was opened before the handshake")
+	}
+}
