@@ -1,0 +1,154 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/rustok/rustok-iggy/adapters/httpapi"
+	"github.com/rustok/rustok-iggy/transport"
+)
+
+func report(s transport.Status) httpapi.HealthFunc {
+	return func(ctx context.Context) transport.HealthReport {
+		return transport.HealthReport{Status: s, At: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Checks: []transport.Check{
+			{Name: "broker", Status: s, Detail: "round trip 1ms"},
+			{Name: "dlq", Status: transport.Healthy, Detail: "0 new entries within 5m0s"},
+		}}
+	}
+}
+
+func get(t *testing.T, h http.Handler, method, path string) *http.Response {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+	return rec.Result()
+}
+
+func TestHealthStatusCodes(t *testing.T) {
+	for _, tc := range []struct {
+		status transport.Status
+		code   int
+	}{{transport.Healthy, 200}, {transport.Degraded, 200}, {transport.Unhealthy, 503}} {
+		h := httpapi.New(httpapi.Config{Health: report(tc.status)})
+		resp := get(t, h, http.MethodGet, "/health")
+		if resp.StatusCode != tc.code {
+			t.Errorf("%s: status %d, want %d", tc.status, resp.StatusCode, tc.code)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("content type %q", ct)
+		}
+		var body httpapi.HealthJSON
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			t.Fatal(err)
+		}
+		if body.Status != tc.status.String() || len(body.Checks) != 2 || body.Checks[0].Name != "broker" || body.Checks[0].Detail != "round trip 1ms" ||
+			!body.At.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
+			t.Errorf("body = %+v", body)
+		}
+	}
+}
+
+func TestHealthTimeoutReachesTheCheck(t *testing.T) {
+	h := httpapi.New(httpapi.Config{HealthTimeout: 5 * time.Millisecond, Health: func(ctx context.Context) transport.HealthReport {
+		<-ctx.Done()
+		return transport.HealthReport{Status: transport.Unhealthy, Checks: []transport.Check{{Name: "broker", Status: transport.Unhealthy, Detail: context.Cause(ctx).Error()}}}
+	}})
+	resp := get(t, h, http.MethodGet, "/health")
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 503 || !strings.Contains(string(b), "deadline exceeded") {
+		t.Errorf("%d %s", resp.StatusCode, b)
+	}
+}
+
+func TestPingMethodsAndUnknownPaths(t *testing.T) {
+	h := httpapi.New(httpapi.Config{})
+	resp := get(t, h, http.MethodGet, "/ping")
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != "pong" {
+		t.Errorf("/ping = %d %q", resp.StatusCode, b)
+	}
+	if resp := get(t, h, http.MethodPost, "/ping"); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /ping = %d", resp.StatusCode)
+	}
+	if resp := get(t, h, http.MethodHead, "/ping"); resp.StatusCode != 200 {
+		t.Errorf("HEAD /ping = %d", resp.StatusCode)
+	}
+	for _, p := range []string{"/health", "/metrics", "/nope"} {
+		if resp := get(t, h, http.MethodGet, p); resp.StatusCode != 404 {
+			t.Errorf("%s without a source = %d", p, resp.StatusCode)
+		}
+	}
+}
+
+func TestMetricsFromHooks(t *testing.T) {
+	m := httpapi.NewMetrics()
+	var hooks transport.Hooks = m
+	hooks.Published(transport.TopicDomain, 10, 3*time.Millisecond, nil)
+	hooks.Published(transport.TopicDomain, 2, time.Millisecond, errors.New("down"))
+	hooks.Published(transport.TopicDLQ, 1, time.Millisecond, nil)
+	for range 7 {
+		hooks.Handled("billing", transport.TopicDomain, 3, 2*time.Millisecond, nil)
+	}
+	hooks.Handled("billing", transport.TopicDomain, 3, time.Millisecond, errors.New("boom"))
+	hooks.Retried("billing", transport.TopicDomain, 3, 2)
+	hooks.DeadLettered("billing", transport.TopicDomain, 3, transport.DLQReasonHandler)
+	hooks.Replayed(transport.TopicDomain, 4)
+	hooks.Lag("billing", transport.TopicDomain, 3, 42)
+	hooks.Lag("billing", transport.TopicDomain, 3, 40)
+
+	resp := get(t, httpapi.New(httpapi.Config{Metrics: m}), http.MethodGet, "/metrics")
+	b, _ := io.ReadAll(resp.Body)
+	body := string(b)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("/metrics = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{
+		`rustok_iggy_published_events_total{result="ok",topic="domain"} 10`,
+		`rustok_iggy_published_events_total{result="error",topic="domain"} 2`,
+		`rustok_iggy_published_events_total{result="ok",topic="dlq"} 1`,
+		`rustok_iggy_publish_duration_seconds_count{topic="domain"} 2`,
+		`rustok_iggy_consumed_events_total{group="billing",topic="domain"} 7`,
+		`rustok_iggy_handler_failures_total{group="billing",topic="domain"} 1`,
+		`rustok_iggy_handler_duration_seconds_count{group="billing",topic="domain"} 8`,
+		`rustok_iggy_retries_total{group="billing",topic="domain"} 1`,
+		`rustok_iggy_dead_lettered_events_total{group="billing",reason="handler",topic="domain"} 1`,
+		`rustok_iggy_replayed_events_total{topic="domain"} 4`,
+		`rustok_iggy_consumer_lag_messages{group="billing",partition="3",topic="domain"} 40`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if n, err := testutil.GatherAndCount(m.Registry(), "rustok_iggy_consumer_lag_messages"); err != nil || n != 1 {
+		t.Errorf("lag series = %d, %v", n, err)
+	}
+}
+
+// The hooks run on hot paths: after the first call for a label set they
+// must not allocate.
+func TestHooksDoNotAllocate(t *testing.T) {
+	m := httpapi.NewMetrics()
+	m.Handled("g", "domain", 1, time.Millisecond, nil)
+	m.Lag("g", "domain", 1, 5)
+	m.DeadLettered("g", "domain", 1, "handler")
+	allocs := testing.AllocsPerRun(200, func() {
+		m.Published("domain", 1, time.Millisecond, nil)
+		m.Handled("g", "domain", 1, time.Millisecond, nil)
+		m.Retried("g", "domain", 1, 2)
+		m.Lag("g", "domain", 1, 5)
+		m.DeadLettered("g", "domain", 1, "handler")
+	})
+	if allocs > 0 {
+		t.Errorf("%.1f allocations per round of hooks", allocs)
+	}
+}
