@@ -29,7 +29,7 @@ var ErrSubscriberClosed = errors.New("iggywm: subscriber closed")
 // delivered in order. A subscription ends, closing its channel, when the
 // ctx given to Subscribe ends or Close is called, even while a message is
 // out un-acknowledged (its ack is then lost and the message delivered
-// again later). Each delivered message's Context carries the values of
+// again later). The member leaves its group before the channel closes. Each delivered message's Context carries the values of
 // Subscribe's ctx and a Delivery (see DeliveryFromContext); it is
 // cancelled when the message is acked or nacked and when the subscription
 // ends.
@@ -118,7 +118,8 @@ func (s *Subscriber) SubscribeInitialize(topic string) error {
 // or, without a group, starts reading every partition from its first
 // message, and returns the subscription's channel. Messages published
 // before Subscribe are delivered. ctx bounds the subscription: when it
-// ends, the channel is closed and the member leaves the group. After
+// ends, the member leaves the group (bounded by LeaveTimeout) and then the
+// channel is closed, so a closed channel means the member is gone. After
 // Close, Subscribe returns ErrSubscriberClosed.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	if !s.enter() {
@@ -166,8 +167,8 @@ func (s *Subscriber) open(ctx context.Context, topic string) (source, error) {
 	return g, nil
 }
 
-// Close implements message.Subscriber: it ends every subscription, closes
-// their channels, leaves their groups (each bounded by LeaveTimeout) and
+// Close implements message.Subscriber: it ends every subscription, leaves
+// their groups (each bounded by LeaveTimeout), closes their channels and
 // waits for all of it. Offsets of acknowledged messages are already
 // stored; an un-acknowledged message out at that moment is delivered again
 // to the group's next subscriber. It leaves the broker open. It is
@@ -226,10 +227,10 @@ type subscription struct {
 }
 
 // run polls and delivers until ctx ends or the broker is closed, then
-// closes the channel and releases the source.
+// releases the source (leaves the group) and closes the channel.
 func (r *subscription) run(ctx context.Context) {
-	defer r.src.close()
 	defer close(r.out)
+	defer r.src.close()
 	cfg := &r.s.cfg
 	idle := time.Millisecond
 	for ctx.Err() == nil {
