@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"github.com/rustok/rustok-iggy/connector/iggyproto"
 	"hash/fnv"
 	"os"
 	"os/exec"
@@ -266,7 +267,7 @@ func (c *memConn) Send(ctx context.Context, stream, topic string, p core.Partiti
 		if len(t.parts) == 0 || len(p.Key) == 0 {
 			return core.ErrInvalid
 		}
-		h := xxh32(p.Key)
+		h := iggyproto.KeyHash(p.Key)
 		if c.st.wrongKeyHash {
 			h = fnv32(p.Key)
 		}

@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/rustok/rustok-iggy/connector/iggyproto"
 	"math"
 	"slices"
 	"strings"
@@ -69,7 +70,7 @@ type Features struct {
 // subtest uses streams of its own.
 func Run(t *testing.T, newBroker func(t *testing.T) core.Broker, features Features) {
 	t.Helper()
-	if xxh32(nil) != 0x02CC5D05 || xxh32([]byte("abc")) != 0x32D153FF {
+	if iggyproto.KeyHash(nil) != 0x02CC5D05 || iggyproto.KeyHash([]byte("abc")) != 0x32D153FF {
 		t.Fatal("connectortest: the suite's XXH32 fails its test vectors")
 	}
 	s := &suite{newBroker: newBroker, f: features}
@@ -409,7 +410,7 @@ func (s *suite) sendByKey(t *testing.T, b core.Broker) {
 	want := map[uint32][]string{}
 	for i := range 20 {
 		key := fmt.Sprintf("tenant-%d", i)
-		p := xxh32([]byte(key)) % n
+		p := iggyproto.KeyHash([]byte(key)) % n
 		want[p] = append(want[p], key)
 		send(t, ctx, b, st, tp, core.ByKey([]byte(key)), []core.Message{{Payload: []byte(key)}})
 	}
