@@ -1,0 +1,23 @@
+// Package integration holds rustok-iggy's end-to-end suite: the whole
+// transport scenario (multi-tenant publish, consumer groups with per-tenant
+// order and rebalancing, retries and the dead letter queue with redrive,
+// poison messages, replay, health, JSON and CBOR, events produced as the
+// Rust service produces them, at least once across a consumer crash) run
+// against every kind of broker:
+//
+//  1. the embedded broker, in-process (always);
+//  2. `rustok-iggy serve`, built once per test binary and run as a separate
+//     process on a loopback port, reached with the remote connector
+//     (always; its failure to build or start fails the tests);
+//  3. a real Apache Iggy server in a container started with
+//     testcontainers-go (image apache/iggy:0.8.0, or IGGY_IMAGE), skipped
+//     with the reason printed when no Docker engine answers;
+//  4. any Iggy server named by IGGY_ADDR (host:port; IGGY_USERNAME and
+//     IGGY_PASSWORD, default iggy / iggy), skipped when unset.
+//
+// The stream port's conformance suite (connectortest) also runs against
+// targets 2, 3 and 4.
+//
+// The package has no exported API: everything lives in its tests. Run it
+// with `make integration` (go test -race -count=1 ./integration/...).
+package integration
