@@ -215,13 +215,26 @@ func (t *Transport) Subscribe(ctx context.Context, group string, h Handler, opts
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.hctx, s.hcancel = context.WithCancel(context.Background())
-	for _, j := range members {
+	// Members leave only after every member has finished its last batch and
+	// stored its offsets: the broker rebalances on each leave, and a member
+	// still committing would find its partition gone (and its offset
+	// refused) if another had left before it.
+	last := make([]core.GroupMember, len(members))
+	for i, j := range members {
 		s.wg.Add(1)
-		go s.runMember(j.topic, j.m)
+		go func() {
+			defer s.wg.Done()
+			last[i] = s.runMember(j.topic, j.m)
+		}()
 	}
 	registered := t.addSub(s)
 	go func() {
 		s.wg.Wait()
+		for _, m := range last {
+			lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = m.Leave(lctx)
+			cancel()
+		}
 		s.cancel()
 		s.hcancel()
 		t.removeSub(s)
@@ -306,14 +319,9 @@ func newPartState() *partState {
 
 // runMember is one member's loop: poll the next assigned partition, handle
 // the batch, store the offset; pause with a growing delay when a whole
-// round of polls found nothing.
-func (s *Subscription) runMember(topic string, m core.GroupMember) {
-	defer s.wg.Done()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = m.Leave(ctx)
-	}()
+// round of polls found nothing. It returns the member it ended with (a new
+// one after a lost membership), which the caller leaves.
+func (s *Subscription) runMember(topic string, m core.GroupMember) core.GroupMember {
 	cfg := s.t.cfg.Consumer
 	stream := s.t.cfg.Topology.StreamName
 	idle, pause := 0, cfg.PollIdleMin
@@ -321,12 +329,12 @@ func (s *Subscription) runMember(topic string, m core.GroupMember) {
 		polled, err := m.Poll(s.ctx, core.GroupPoll{Strategy: core.Next(), Count: cfg.PollBatch})
 		if err != nil {
 			if s.ctx.Err() != nil {
-				return
+				return m
 			}
 			switch {
 			case errors.Is(err, core.ErrClosed):
 				s.setErr(fmt.Errorf("subscription %q on %s: %w", s.group, topic, err))
-				return
+				return m
 			case errors.Is(err, core.ErrNotMember):
 				s.report(fmt.Errorf("group %q on %s: membership lost, joining again: %w", s.group, topic, err))
 				if nm, jerr := s.t.broker.JoinGroup(s.ctx, stream, topic, s.group); jerr == nil {
@@ -337,7 +345,7 @@ func (s *Subscription) runMember(topic string, m core.GroupMember) {
 				s.report(fmt.Errorf("group %q: poll %s: %w", s.group, topic, err))
 			}
 			if !sleepCtx(s.ctx, pause) {
-				return
+				return m
 			}
 			pause = min(pause*2, cfg.PollIdleMax)
 			continue
@@ -350,7 +358,7 @@ func (s *Subscription) runMember(topic string, m core.GroupMember) {
 			if idle >= int(max(s.t.partitions(topic), 1)) {
 				idle = 0
 				if !sleepCtx(s.ctx, pause) {
-					return
+					return m
 				}
 				pause = min(pause*2, cfg.PollIdleMax)
 			}
@@ -359,6 +367,7 @@ func (s *Subscription) runMember(topic string, m core.GroupMember) {
 		idle, pause = 0, cfg.PollIdleMin
 		s.processBatch(topic, m, &polled)
 	}
+	return m
 }
 
 func (s *Subscription) processBatch(topic string, m core.GroupMember, polled *core.Polled) {

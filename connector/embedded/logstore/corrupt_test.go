@@ -54,7 +54,8 @@ func TestTornTail(t *testing.T) {
 			if st.NextOffset != 49 {
 				t.Fatalf("stats %+v\n%s", st, logs)
 			}
-			if !strings.Contains(logs.String(), "cutting torn tail") || !strings.Contains(logs.String(), "bytes="+itoa(tc.cut)) {
+			if !strings.Contains(logs.String(), "cutting torn tail") || !strings.Contains(logs.String(), "bytes="+itoa(tc.cut)) ||
+				!strings.Contains(logs.String(), "messages=1 ") {
 				t.Errorf("cut not logged:\n%s", logs)
 			}
 			if fi, _ := os.Stat(f); fi.Size() != 9*msgOnDisk {
@@ -181,7 +182,7 @@ func TestZeroFilledTail(t *testing.T) {
 	if st := p.Stats(); st.NextOffset != 50 {
 		t.Fatalf("stats %+v", st)
 	}
-	if !strings.Contains(logs.String(), "bytes=5000") {
+	if !strings.Contains(logs.String(), "bytes=5000") || !strings.Contains(logs.String(), "messages=0 ") {
 		t.Errorf("log:\n%s", logs)
 	}
 	mustAppend(t, p, 50, 1, 300)

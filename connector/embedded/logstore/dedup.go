@@ -21,6 +21,7 @@ type dedupEntry struct {
 // writer goroutine (and Open before it starts).
 type dedup struct {
 	window uint64 // µs
+	max    int    // maxDedupIDs; tests lower it
 	seen   map[[16]byte]uint64
 	ring   []dedupEntry
 	head   int // oldest
@@ -28,13 +29,13 @@ type dedup struct {
 }
 
 func newDedup(window time.Duration) *dedup {
-	return &dedup{window: uint64(window.Microseconds()), seen: make(map[[16]byte]uint64)}
+	return &dedup{window: uint64(window.Microseconds()), max: maxDedupIDs, seen: make(map[[16]byte]uint64)}
 }
 
 func (d *dedup) prune(now uint64) {
 	for d.n > 0 {
 		e := d.ring[d.head]
-		if e.ts+d.window >= now && d.n < maxDedupIDs {
+		if e.ts+d.window >= now && d.n < d.max {
 			return
 		}
 		if t, ok := d.seen[e.id]; ok && t == e.ts {

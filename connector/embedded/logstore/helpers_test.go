@@ -2,6 +2,7 @@ package logstore
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/rustok/rustok-iggy/connector/iggyproto"
@@ -53,28 +54,35 @@ func idOf(v uint64) [16]byte {
 // checkChunk verifies c holds messages first..first+n-1 with derived payloads of size.
 func checkChunk(t testing.TB, c Chunk, first uint64, n, size int) {
 	t.Helper()
+	if err := chunkErr(c, first, n, size); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// chunkErr is checkChunk for goroutines other than the test's.
+func chunkErr(c Chunk, first uint64, n, size int) error {
 	if c.Count != n || (n > 0 && c.FirstOffset != first) {
-		t.Fatalf("chunk: count %d first %d, want %d at %d", c.Count, c.FirstOffset, n, first)
+		return fmt.Errorf("chunk: count %d first %d, want %d at %d", c.Count, c.FirstOffset, n, first)
 	}
 	i := 0
 	err := iggyproto.WalkMessages(c.Data, func(m iggyproto.MessageView) error {
 		want := first + uint64(i)
-		if m.Header.Offset != want {
-			t.Fatalf("message %d: offset %d, want %d", i, m.Header.Offset, want)
-		}
-		if got := iggyproto.Checksum(m.Raw); got != m.Header.Checksum {
-			t.Fatalf("offset %d: checksum %x, header says %x", want, got, m.Header.Checksum)
-		}
-		if string(m.Payload()) != string(payloadFor(want, size)) {
-			t.Fatalf("offset %d: payload differs", want)
+		switch {
+		case m.Header.Offset != want:
+			return fmt.Errorf("message %d: offset %d, want %d", i, m.Header.Offset, want)
+		case iggyproto.Checksum(m.Raw) != m.Header.Checksum:
+			return fmt.Errorf("offset %d: checksum mismatch", want)
+		case string(m.Payload()) != string(payloadFor(want, size)):
+			return fmt.Errorf("offset %d: payload differs", want)
 		}
 		i++
 		return nil
 	})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if i != n {
-		t.Fatalf("walked %d messages, want %d", i, n)
+		return fmt.Errorf("walked %d messages, want %d", i, n)
 	}
+	return nil
 }

@@ -58,6 +58,7 @@ type Partition struct {
 	expiry   time.Duration
 	maxSize  uint64
 	lastTS   uint64
+	size     uint64 // sum of the segments' sizes
 	closed   bool
 	closeErr error
 
@@ -115,6 +116,9 @@ func Open(dir string, opts Options) (*Partition, error) {
 		return nil, err
 	}
 	act := p.segs[len(p.segs)-1]
+	for _, s := range p.segs {
+		p.size += uint64(s.size)
+	}
 	for _, s := range slices.Backward(p.segs) {
 		if s.lastTS != 0 {
 			p.lastTS = s.lastTS
@@ -154,9 +158,7 @@ func (p *Partition) Stats() Stats {
 		Segments:      len(p.segs),
 		LastTimestamp: p.lastTS,
 	}
-	for _, s := range p.segs {
-		st.SizeBytes += uint64(s.size)
-	}
+	st.SizeBytes = p.size
 	return st
 }
 

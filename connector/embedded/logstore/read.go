@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"sync"
 
@@ -46,6 +47,12 @@ func (p *Partition) Read(offset uint64, maxCount int, maxBytes int) (Chunk, erro
 			return Chunk{}, err
 		}
 		if offset < v.base {
+			if c.Count > 0 {
+				// Retention removed the rest of what this read was
+				// walking; stop rather than leave a gap.
+				v.s.release()
+				break
+			}
 			offset = v.base
 		}
 		if offset >= v.next && !v.corrupt {
@@ -146,6 +153,37 @@ func (p *Partition) corruptErr(v *segView, pos int64, off uint64, why string) er
 	return fmt.Errorf("%w: %s at byte %d (offset %d): %s", ErrCorrupt, v.s.logPath, pos, off, why)
 }
 
+// headerReader reads the message headers of one segment through a pooled
+// scratch buffer, so walking many small messages costs few syscalls.
+type headerReader struct {
+	f          *os.File
+	size       int64 // readable bytes of the segment
+	bp         *[]byte
+	start, end int64 // the buffer holds file bytes [start, end)
+}
+
+func newHeaderReader(v *segView) headerReader {
+	return headerReader{f: v.s.log, size: v.size, bp: scratchPool.Get().(*[]byte)}
+}
+
+func (r *headerReader) close() { scratchPool.Put(r.bp) }
+
+// at decodes the header at pos; the caller checked pos+header <= size.
+func (r *headerReader) at(pos int64) (iggyproto.MessageHeader, error) {
+	buf := *r.bp
+	if pos < r.start || pos+iggyproto.MessageHeaderSize > r.end {
+		n, err := r.f.ReadAt(buf[:min(int64(len(buf)), r.size-pos)], pos)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return iggyproto.MessageHeader{}, fmt.Errorf("logstore: read %s: %w", r.f.Name(), err)
+		}
+		r.start, r.end = pos, pos+int64(n)
+		if n < iggyproto.MessageHeaderSize {
+			return iggyproto.MessageHeader{}, fmt.Errorf("%w: %s: short read at byte %d", ErrCorrupt, r.f.Name(), pos)
+		}
+	}
+	return iggyproto.DecodeMessageHeader(buf[pos-r.start:])
+}
+
 // locate returns the byte position of offset off inside v, scanning headers
 // forward from the closest index entry (or, without useIndex, from the start).
 func (p *Partition) locate(v *segView, off uint64, useIndex bool) (int64, error) {
@@ -157,25 +195,16 @@ func (p *Partition) locate(v *segView, off uint64, useIndex bool) (int64, error)
 	if cur == off && pos+iggyproto.MessageHeaderSize <= v.size {
 		return pos, nil
 	}
-	bp := scratchPool.Get().(*[]byte)
-	defer scratchPool.Put(bp)
-	buf := *bp
-	var bufStart, bufLen int64
+	hr := newHeaderReader(v)
+	defer hr.close()
 	for cur < off {
 		if pos+iggyproto.MessageHeaderSize > v.size {
 			return 0, p.corruptErr(v, pos, cur, "offset not found before the end of the valid data")
 		}
-		if pos < bufStart || pos+iggyproto.MessageHeaderSize > bufStart+bufLen {
-			n, err := v.s.log.ReadAt(buf[:min(int64(len(buf)), v.size-pos)], pos)
-			if err != nil && !errors.Is(err, io.EOF) {
-				return 0, fmt.Errorf("logstore: read %s: %w", v.s.logPath, err)
-			}
-			bufStart, bufLen = pos, int64(n)
-			if bufLen < iggyproto.MessageHeaderSize {
-				return 0, p.corruptErr(v, pos, cur, "short read")
-			}
+		h, err := hr.at(pos)
+		if err != nil {
+			return 0, err
 		}
-		h, _ := iggyproto.DecodeMessageHeader(buf[pos-bufStart:])
 		if h.Offset != cur || !lengthsOK(h) {
 			return 0, p.corruptErr(v, pos, cur, "bad header while seeking")
 		}
@@ -277,20 +306,23 @@ func (p *Partition) readSegmentOnce(v *segView, dst []byte, off uint64, maxCount
 	return dst, 0, err, useIndex && err != nil
 }
 
-// seekTime returns the offset of the first message of v whose timestamp is >= ts.
+// seekTime returns the offset of the first message of v whose timestamp is
+// >= ts (v.next if none), starting from the index; a wrong index entry makes
+// it rescan from the segment start once.
 func (p *Partition) seekTime(v *segView, ts uint64) (uint64, error) {
 	e := v.floorTime(ts)
 	pos, cur := int64(e.pos), v.base+uint64(e.rel)
-	var hb [iggyproto.MessageHeaderSize]byte
+	hr := newHeaderReader(v)
+	defer hr.close()
 	retried := false
 	for pos+iggyproto.MessageHeaderSize <= v.size {
-		if _, err := v.s.log.ReadAt(hb[:], pos); err != nil {
-			return 0, fmt.Errorf("logstore: read %s: %w", v.s.logPath, err)
+		h, err := hr.at(pos)
+		if err != nil {
+			return 0, err
 		}
-		h, _ := iggyproto.DecodeMessageHeader(hb[:])
 		if !lengthsOK(h) || h.Offset != cur {
 			if pos != 0 && !retried {
-				pos, cur, retried = 0, v.base, true // bad index entry: rescan from the start
+				pos, cur, retried = 0, v.base, true
 				continue
 			}
 			return 0, p.corruptErr(v, pos, cur, "bad header while seeking by time")

@@ -2,7 +2,6 @@ package logstore
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -75,7 +74,7 @@ func (p *Partition) recover() error {
 	if len(p.segs) == 0 || p.segs[len(p.segs)-1].corrupt {
 		var base uint64
 		if n := len(p.segs); n > 0 {
-			base = p.segs[n-1].fileNext
+			base = max(p.segs[n-1].fileNext, p.segs[n-1].base+1)
 		}
 		s, err := openSegment(p.dir, base, true)
 		if err != nil {
@@ -211,17 +210,11 @@ func (p *Partition) recoverSegment(s *segment, last bool) error {
 		slog.String("segment", s.logPath), slog.Int64("position", res.end), slog.Uint64("offset", res.next),
 		slog.Int64("file_size", fileSize), slog.String("reason", res.reason),
 		slog.Int("valid_messages_after", cut.validAfter))
-	if last {
-		p.mem2file(s)
+	if last { // it is closed now: a new segment follows (see recover)
+		s.nidx = int64(len(s.mem))
+		s.mem = nil
 	}
 	return nil
-}
-
-// mem2file switches a recovered last segment that turned out corrupt to the
-// closed (file index) representation.
-func (p *Partition) mem2file(s *segment) {
-	s.nidx = int64(len(s.mem))
-	s.mem = nil
 }
 
 // entryFollows reports whether e may follow prev (monotonic, inside the file).
@@ -337,26 +330,31 @@ func (p *Partition) scan(s *segment, pos int64, off uint64, haveEntry bool, file
 }
 
 type cutInfo struct {
-	messages   int    // whole messages (by declared lengths) in the cut range
-	validAfter int    // of which have a correct checksum
+	messages   int    // messages starting in the cut range, the torn last one included
+	validAfter int    // whole messages after the first one with a correct checksum
 	maxOffset  uint64 // highest offset among those
 }
 
 // countMessages walks the bytes [pos, fileSize) by declared lengths, for the
-// recovery report, and tells whether valid messages follow the bad one.
+// recovery report, and tells whether valid messages follow the bad one. A
+// zero-filled header (a power-loss hole) ends the walk.
 func countMessages(s *segment, pos, fileSize int64) cutInfo {
 	var ci cutInfo
 	var hb [iggyproto.MessageHeaderSize]byte
-	first := true
-	for pos+iggyproto.MessageHeaderSize <= fileSize {
-		if _, err := s.log.ReadAt(hb[:], pos); err != nil {
+	for first := true; pos < fileSize; first = false {
+		n, _ := s.log.ReadAt(hb[:], pos)
+		if n < iggyproto.MessageHeaderSize {
+			ci.messages++ // a torn header
 			break
 		}
+		if hb == ([iggyproto.MessageHeaderSize]byte{}) {
+			break
+		}
+		ci.messages++
 		h, _ := iggyproto.DecodeMessageHeader(hb[:])
 		if !lengthsOK(h) || pos+int64(h.Size()) > fileSize {
 			break
 		}
-		ci.messages++
 		if !first {
 			msg := make([]byte, h.Size())
 			if _, err := s.log.ReadAt(msg, pos); err == nil && iggyproto.Checksum(msg) == h.Checksum {
@@ -364,7 +362,6 @@ func countMessages(s *segment, pos, fileSize int64) cutInfo {
 				ci.maxOffset = max(ci.maxOffset, h.Offset)
 			}
 		}
-		first = false
 		pos += int64(h.Size())
 	}
 	return ci
@@ -402,6 +399,9 @@ func (p *Partition) loadDedup() {
 		return
 	}
 	off := c.FirstOffset
+	if next := p.segs[len(p.segs)-1].next; next-off > uint64(p.w.dedup.max) {
+		off = next - uint64(p.w.dedup.max) // only the newest ids fit anyway
+	}
 	for {
 		c, err := p.Read(off, 10000, 8<<20)
 		if err != nil || c.Count == 0 {
@@ -415,5 +415,3 @@ func (p *Partition) loadDedup() {
 		off = c.FirstOffset + uint64(c.Count)
 	}
 }
-
-var _ = binary.LittleEndian

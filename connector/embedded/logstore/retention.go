@@ -21,10 +21,7 @@ func (p *Partition) EnforceRetention() (deletedSegments int, err error) {
 		p.mu.Unlock()
 		return 0, fmt.Errorf("logstore: retention: %w", core.ErrClosed)
 	}
-	var total uint64
-	for _, s := range p.segs {
-		total += uint64(s.size)
-	}
+	total := p.size
 	expiry := uint64(p.expiry.Microseconds())
 	k := 0
 	for k < len(p.segs)-1 {
@@ -40,6 +37,7 @@ func (p *Partition) EnforceRetention() (deletedSegments int, err error) {
 	drop := make([]*segment, k)
 	copy(drop, p.segs[:k])
 	p.segs = append(p.segs[:0], p.segs[k:]...)
+	p.size = total
 	p.mu.Unlock()
 	if k == 0 {
 		return 0, nil

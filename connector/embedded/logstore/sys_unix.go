@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux || darwin
 
 package logstore
 
@@ -49,31 +49,6 @@ func pwritev(f *os.File, bufs [][]byte, off int64) error {
 		return true
 	})
 	return errors.Join(err, werr)
-}
-
-// skipSync turns fdatasync and syncDir into no-ops. Only fuzz targets set it
-// (durability is not what they test, and fsync would make them crawl).
-var skipSync bool
-
-// fdatasync flushes f's data (and the metadata needed to read it back).
-func fdatasync(f *os.File) error {
-	if skipSync {
-		return nil
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		for {
-			serr = unix.Fdatasync(int(fd))
-			if serr != unix.EINTR {
-				return
-			}
-		}
-	})
-	return errors.Join(err, serr)
 }
 
 // lockDir takes an exclusive advisory lock on the directory so that two

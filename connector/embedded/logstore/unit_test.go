@@ -112,9 +112,10 @@ func TestStampingAndIDs(t *testing.T) {
 	var b []byte
 	b = appendMsg(b, idOf(42), []byte("hello"), []byte("hdr"))
 	b = appendMsg(b, [16]byte{}, []byte("world"), nil)
-	for i := range 16 { // garbage in the fields the store overwrites
-		b[i] = 0xEE
-		b[24+i] = 0xEE
+	for i := range 40 { // garbage in the fields the store overwrites
+		if i < 8 || i >= 24 {
+			b[i] = 0xEE
+		}
 	}
 	r, err := p.Append(b)
 	if err != nil {
@@ -129,11 +130,11 @@ func TestStampingAndIDs(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("%d messages", len(got))
 	}
-	if got[0].Header.ID == idOf(42) || got[0].Header.ID == ([16]byte{}) {
-		// The first id was overwritten with 0xEE garbage, so it is non-zero and kept.
+	if got[0].Header.ID != idOf(42) {
+		t.Errorf("a client id was changed: %x", got[0].Header.ID)
 	}
-	if got[1].Header.ID == ([16]byte{}) || got[1].Header.ID[6]>>4 != 4 {
-		t.Errorf("zero id not replaced by a UUIDv4: %x", got[1].Header.ID)
+	if id := got[1].Header.ID; id == ([16]byte{}) || id[9]>>4 != 4 || id[7]>>6 != 2 {
+		t.Errorf("zero id not replaced by a UUIDv4 (u128 LE): %x", got[1].Header.ID)
 	}
 	for i, m := range got {
 		h := m.Header
@@ -540,5 +541,84 @@ func TestFsyncPolicies(t *testing.T) {
 				t.Fatalf("stats %+v", st)
 			}
 		})
+	}
+}
+
+// TestWriteFailure makes one group's write fail halfway: the Append fails,
+// nothing is published, the partial bytes are cut, the offsets are reused and
+// a retry is not taken for a duplicate.
+func TestWriteFailure(t *testing.T) {
+	dir := t.TempDir()
+	o := Options{DedupWindow: time.Minute}
+	p, err := Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	mustAppend(t, p, 0, 3, 100)
+	boom := errors.New("disk on fire")
+	p.w.write = func(f *os.File, bufs [][]byte, off int64) error {
+		half := bufs[0][:len(bufs[0])/2]
+		if _, err := f.WriteAt(half, off); err != nil {
+			return err
+		}
+		return boom
+	}
+	mk := func() []byte {
+		var b []byte
+		for i := range 4 {
+			b = appendMsg(b, idOf(uint64(100+i)), payloadFor(uint64(3+i), 100), nil)
+		}
+		return b
+	}
+	if _, err := p.Append(mk()); !errors.Is(err, boom) {
+		t.Fatalf("append: %v", err)
+	}
+	if st := p.Stats(); st.NextOffset != 3 || st.SizeBytes != 3*164 {
+		t.Fatalf("stats after failure %+v", st)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, segmentName(0)+LogSuffix)); fi.Size() != 3*164 {
+		t.Fatalf("partial write left in the file: %d bytes", fi.Size())
+	}
+	p.w.write = pwritev
+	r, err := p.Append(mk())
+	if err != nil || r.FirstOffset != 3 || r.Count != 4 {
+		t.Fatalf("retry: %+v %v", r, err)
+	}
+	checkChunk(t, mustRead(t, p, 0, 100, 0), 0, 7, 100)
+	if r, err := p.Append(mk()); err != nil || r.Count != 0 {
+		t.Fatalf("a real duplicate: %+v %v", r, err)
+	}
+}
+
+func TestDedupBounded(t *testing.T) {
+	d := newDedup(time.Second)
+	d.max = 100
+	batch := func(first uint64, n int) []byte {
+		var b []byte
+		for i := range n {
+			b = appendMsg(b, idOf(first+uint64(i)), nil, nil)
+		}
+		return b
+	}
+	for i := range uint64(50) { // 50 batches of 10 new ids, 1 ms apart
+		if _, n := d.filter(batch(i*10, 10), 1_000_000+i*1000); n != 10 {
+			t.Fatalf("batch %d: kept %d", i, n)
+		}
+		if len(d.seen) > d.max+10 || d.n > d.max+10 {
+			t.Fatalf("%d ids remembered, cap %d", len(d.seen), d.max)
+		}
+	}
+	// The newest ids are still known; pruned old ones are not.
+	if _, n := d.filter(batch(490, 10), 1_050_000); n != 0 {
+		t.Errorf("recent ids not deduplicated: kept %d", n)
+	}
+	if _, n := d.filter(batch(0, 10), 1_050_000); n != 10 {
+		t.Errorf("evicted ids still deduplicated: kept %d", n)
+	}
+	// Time alone prunes everything.
+	d.filter(batch(10_000, 1), 10_000_000)
+	if len(d.seen) != 1 {
+		t.Errorf("%d ids after the window passed", len(d.seen))
 	}
 }

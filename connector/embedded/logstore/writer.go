@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	mrand "math/rand/v2"
+	"os"
+	"runtime"
 	"slices"
 	"sync"
 
@@ -27,6 +29,7 @@ var requestPool = sync.Pool{New: func() any { return &request{done: make(chan st
 
 // writer is the state owned by the writer goroutine.
 type writer struct {
+	write  func(f *os.File, bufs [][]byte, off int64) error // pwritev; tests inject failures
 	act    *segment
 	lastTS uint64
 	rng    *mrand.ChaCha8
@@ -39,6 +42,7 @@ type writer struct {
 }
 
 func (w *writer) init(p *Partition, act *segment, seed [32]byte) {
+	w.write = pwritev
 	w.act = act
 	w.lastTS = p.lastTS
 	w.rng = newRand(seed)
@@ -47,13 +51,15 @@ func (w *writer) init(p *Partition, act *segment, seed [32]byte) {
 
 func (w *writer) release() { w.spare, w.iovs, w.pend = nil, nil, nil }
 
-// randomID returns a random UUIDv4 as Iggy assigns for a zero id.
+// randomID returns a random UUIDv4 as Iggy assigns for a zero id: the UUID
+// read as a big-endian u128 and written little-endian, so UUID byte i is wire
+// byte 15-i (version nibble in byte 9, variant bits in byte 7).
 func (w *writer) randomID() [16]byte {
 	var id [16]byte
 	binary.LittleEndian.PutUint64(id[0:], w.rng.Uint64())
 	binary.LittleEndian.PutUint64(id[8:], w.rng.Uint64())
-	id[6] = id[6]&0x0f | 0x40
-	id[8] = id[8]&0x3f | 0x80
+	id[15-6] = id[15-6]&0x0f | 0x40
+	id[15-8] = id[15-8]&0x3f | 0x80
 	return id
 }
 
@@ -102,8 +108,10 @@ func validateBatch(batch []byte) (int, error) {
 // survives a crash of the process, and, under FsyncAlways, once it is fsynced.
 // Concurrent Appends are written in one group commit, in the order they
 // reached the writer; each batch's messages get consecutive offsets. Append
-// owns batch until it returns. Messages dropped by deduplication are neither
-// stored nor counted. After Close it returns core.ErrClosed.
+// owns batch until it returns; afterwards batch holds the stored messages,
+// stamped, at its start (duplicates dropped by deduplication are compacted
+// away, and are neither stored nor counted). After Close it returns
+// core.ErrClosed.
 func (p *Partition) Append(batch []byte) (AppendResult, error) {
 	n, err := validateBatch(batch)
 	if err != nil {
@@ -168,6 +176,11 @@ func (p *Partition) drain() {
 			reqs[i] = nil
 		}
 		p.w.spare = reqs[:0]
+		if p.opts.Fsync == FsyncAlways {
+			// Let the Appenders just released queue their next batches, so
+			// the next fsync covers more of them.
+			runtime.Gosched()
+		}
 	}
 }
 
@@ -182,20 +195,21 @@ func (p *Partition) commit(reqs []*request) {
 	if n := len(act.mem); n > 0 {
 		lastIdx = int64(act.mem[n-1].pos)
 	}
-	start := 0
+	start, filtered := 0, -1
 	fail := func(from int, err error) {
-		for _, r := range reqs[from:] {
+		for j, r := range reqs[from:] {
 			if r.err == nil {
 				r.err = err
 			}
-			if w.dedup != nil && r.res.Count > 0 {
-				w.dedup.forget(r.batch, ts)
+			if w.dedup != nil && from+j <= filtered {
+				w.dedup.forget(r.batch, ts) // a retry must not count as a duplicate
 			}
 		}
 	}
 	for i, r := range reqs {
 		if w.dedup != nil {
 			r.batch, r.n = w.dedup.filter(r.batch, ts)
+			filtered = i
 		}
 		if r.n == 0 {
 			r.res = AppendResult{FirstOffset: next, Timestamp: ts}
@@ -245,7 +259,7 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 	if len(w.iovs) == 0 {
 		return nil
 	}
-	if err := pwritev(act.log, w.iovs, act.size); err != nil {
+	if err := w.write(act.log, w.iovs, act.size); err != nil {
 		// Cut whatever part of the group reached the file; offsets are reused.
 		if terr := act.log.Truncate(act.size); terr != nil {
 			p.log.LogAttrs(context.Background(), slog.LevelError, "cannot cut failed write",
@@ -279,6 +293,7 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 	}
 	p.mu.Lock()
 	act.mem = append(act.mem, w.pend...)
+	p.size += uint64(end - act.size)
 	act.size = end
 	act.next = next
 	act.lastTS = ts
