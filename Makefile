@@ -9,10 +9,15 @@ RACE      ?= -race
 TESTFLAGS ?=
 TIMEOUT   ?= 30m
 
+# Watermill's own TestReconnect races under -race, so its run against a
+# restarted `rustok-iggy serve` process is a separate step without it.
+WATERMILL_RECONNECT = $(GO) test -count=1 -timeout 5m -run '^TestWatermillReconnect$$' ./integration/
+
 .PHONY: test vet fmt fmt-check lint bench bench-go integration demo tidy
 
 test: fmt-check vet
 	$(GO) test $(RACE) -timeout $(TIMEOUT) $(TESTFLAGS) $(PKGS)
+	$(WATERMILL_RECONNECT)
 
 vet:
 	$(GO) vet $(PKGS)
@@ -31,6 +36,7 @@ bench:
 
 integration:
 	$(GO) test $(RACE) -timeout $(TIMEOUT) -count=1 ./integration/...
+	$(WATERMILL_RECONNECT)
 
 demo:
 	$(GO) run ./tools/cmd/rustok-iggy demo
