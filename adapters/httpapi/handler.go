@@ -4,7 +4,8 @@
 //	GET /health   the transport's health report as JSON; 200 when healthy
 //	              or degraded, 503 when unhealthy
 //	GET /metrics  Prometheus text format, from the Metrics hooks the
-//	              transport was built with (transport.WithHooks)
+//	              transport was built with (transport.WithHooks), and from
+//	              any further Gatherer given in Config
 //	GET /ping     "pong"
 //
 // Wire it as: m := NewMetrics(); transport.New(..., transport.WithHooks(m));
@@ -20,6 +21,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rustok/rustok-iggy/transport"
@@ -44,8 +46,16 @@ type HealthFunc func(ctx context.Context) transport.HealthReport
 type Config struct {
 	// Health produces the /health report. Nil: /health answers 404.
 	Health HealthFunc
-	// Metrics are served on /metrics. Nil: /metrics answers 404.
+	// Metrics are served on /metrics. Nil, with Gatherer nil too: /metrics
+	// answers 404.
 	Metrics *Metrics
+	// Gatherer adds metrics to /metrics, for an application (or a
+	// standalone broker) with figures of its own. With Metrics set, both
+	// are served merged, so Gatherer must not repeat a metric of Metrics'
+	// registry (which already holds the Go runtime and process
+	// collectors); without Metrics, /metrics serves Gatherer alone. Nil:
+	// only Metrics.
+	Gatherer prometheus.Gatherer
 	// HealthTimeout bounds one health check (default 5s); a check that
 	// runs out of time reports the broker unhealthy.
 	HealthTimeout time.Duration
@@ -81,8 +91,17 @@ func New(cfg Config) *Handler {
 	if cfg.Health != nil {
 		h.mux.HandleFunc("GET "+PathHealth, h.health)
 	}
-	if cfg.Metrics != nil {
-		h.mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(cfg.Metrics.Registry(), promhttp.HandlerOpts{
+	var g prometheus.Gatherer
+	switch {
+	case cfg.Metrics != nil && cfg.Gatherer != nil:
+		g = prometheus.Gatherers{cfg.Metrics.Registry(), cfg.Gatherer}
+	case cfg.Metrics != nil:
+		g = cfg.Metrics.Registry()
+	case cfg.Gatherer != nil:
+		g = cfg.Gatherer
+	}
+	if g != nil {
+		h.mux.Handle("GET "+PathMetrics, promhttp.HandlerFor(g, promhttp.HandlerOpts{
 			ErrorLog:          slog.NewLogLogger(h.log.Handler(), slog.LevelWarn),
 			ErrorHandling:     promhttp.ContinueOnError,
 			EnableOpenMetrics: false,

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/rustok/rustok-iggy/adapters/httpapi"
@@ -150,5 +151,30 @@ func TestHooksDoNotAllocate(t *testing.T) {
 	})
 	if allocs > 0 {
 		t.Errorf("%.1f allocations per round of hooks", allocs)
+	}
+}
+
+// A Gatherer is served alone without Metrics, and merged with them when
+// both are given.
+func TestMetricsFromGatherer(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "app_widgets", Help: "Widgets."})
+	g.Set(7)
+	reg.MustRegister(g)
+
+	resp := get(t, httpapi.New(httpapi.Config{Gatherer: reg}), http.MethodGet, "/metrics")
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "app_widgets 7") || strings.Contains(string(b), "go_goroutines") {
+		t.Errorf("Gatherer alone: %d\n%s", resp.StatusCode, b)
+	}
+
+	m := httpapi.NewMetrics()
+	m.Replayed(transport.TopicDomain, 2)
+	resp = get(t, httpapi.New(httpapi.Config{Metrics: m, Gatherer: reg}), http.MethodGet, "/metrics")
+	b, _ = io.ReadAll(resp.Body)
+	for _, want := range []string{"app_widgets 7", `rustok_iggy_replayed_events_total{topic="domain"} 2`, "go_goroutines"} {
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("merged: %d, lacks %s", resp.StatusCode, want)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/adapters/config"
+	"github.com/rustok/rustok-iggy/adapters/httpapi"
 	"github.com/rustok/rustok-iggy/connector/embedded/broker"
 	"github.com/rustok/rustok-iggy/connector/embedded/logstore"
 	"github.com/rustok/rustok-iggy/connector/embedded/server"
@@ -41,6 +44,9 @@ type serveOptions struct {
 	Fsync   string
 	TLSCert string
 	TLSKey  string
+	// HTTPAddr is where /health, /metrics and /ping are served ("host:port",
+	// port 0 picks one); "" serves no HTTP.
+	HTTPAddr string
 }
 
 func newServeCmd(rf *rootFlags) *cobra.Command {
@@ -52,6 +58,20 @@ func newServeCmd(rf *rootFlags) *cobra.Command {
 so the official Iggy SDKs and CLI can connect. Prints one line naming the
 bound address once it accepts connections. SIGINT or SIGTERM shut it down
 gracefully: stop accepting, finish requests in flight, flush, close.
+
+--http-addr also serves, next to the Iggy TCP listener, an HTTP endpoint
+about this broker (a second line names its address once it listens):
+  GET /health   JSON report: in-process ping and the broker's contents,
+                the TCP listener, free disk space of the data dir; 200
+                when healthy or degraded (disk low), 503 when unhealthy
+  GET /metrics  Prometheus text: Go runtime and process collectors and
+                rustok_iggy_broker_* gauges (up, streams, topics,
+                partitions, segments, consumer_groups, messages,
+                messages_size_bytes, clients, disk_free_bytes, ...)
+  GET /ping     "pong"
+Without the flag it is off, unless --config is given: then it is
+embedded.bind_address:embedded.http_port (off when http_port is 0).
+--http-addr "" turns it off whatever the config says.
 
 The root user is created on the first start from IGGY_ROOT_USERNAME and
 IGGY_ROOT_PASSWORD (default iggy / iggy).`,
@@ -73,6 +93,8 @@ IGGY_ROOT_PASSWORD (default iggy / iggy).`,
 	f.StringVar(&opts.Fsync, "fsync", opts.Fsync, "fsync `policy`: never, interval or always")
 	f.StringVar(&opts.TLSCert, "tls-cert", "", "TLS certificate `file` (PEM); with --tls-key enables TLS")
 	f.StringVar(&opts.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
+	f.StringVar(&opts.HTTPAddr, "http-addr", "", "HTTP `address` (host:port; port 0 picks one) for /health, /metrics, /ping;\n"+
+		"default: off, or with --config embedded.bind_address:http_port (http_port 0: off)")
 	return cmd
 }
 
@@ -100,6 +122,16 @@ func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Comma
 		if !changed("fsync") && emb.Fsync != "" {
 			eff.Fsync = string(emb.Fsync)
 		}
+		if !changed("http-addr") {
+			eff.HTTPAddr = ""
+			if emb.HTTPPort != 0 {
+				host := emb.BindAddress
+				if host == "" {
+					host = "127.0.0.1"
+				}
+				eff.HTTPAddr = net.JoinHostPort(host, strconv.Itoa(emb.HTTPPort))
+			}
+		}
 	}
 	var errs []error
 	if eff.DataDir == "" {
@@ -111,6 +143,13 @@ func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Comma
 	if _, err := logstore.ParseFsyncPolicy(eff.Fsync); err != nil {
 		errs = append(errs, fmt.Errorf("--fsync: %w", err))
 	}
+	if eff.HTTPAddr != "" {
+		if _, port, err := net.SplitHostPort(eff.HTTPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--http-addr: %w", err))
+		} else if port != "0" && eff.HTTPAddr == eff.TCPAddr {
+			errs = append(errs, fmt.Errorf("--http-addr: %s is also the --tcp-addr", eff.HTTPAddr))
+		}
+	}
 	if (eff.TLSCert == "") != (eff.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key: give both or neither"))
 	}
@@ -118,7 +157,10 @@ func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Comma
 }
 
 // runServe opens the broker, serves until ctx ends, then shuts down
-// gracefully and closes the broker. The "listening" line goes to out.
+// gracefully (HTTP first, then the Iggy TCP listener) and closes the
+// broker. The "listening" lines go to out: the Iggy TCP one first, then
+// the HTTP one when o.HTTPAddr is set; both listeners are bound before
+// either line is printed.
 func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.Logger) error {
 	var tlsCfg *tls.Config
 	if o.TLSCert != "" {
@@ -147,13 +189,36 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 		_ = b.Close()
 		return err
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
 	scheme := "tcp"
 	if tlsCfg != nil {
 		scheme = "tcp+tls"
 	}
-	fmt.Fprintf(out, "rustok-iggy: Iggy server listening on %s://%s (data dir %s)\n", scheme, srv.Addr(), o.DataDir)
+	tcpURL := fmt.Sprintf("%s://%s", scheme, srv.Addr())
+	var (
+		probe *brokerProbe
+		web   *webServer
+	)
+	if o.HTTPAddr != "" {
+		probe = newBrokerProbe(b, o.DataDir, tcpURL)
+		if web, err = startHTTP(o.HTTPAddr, probe, logger); err != nil {
+			probe.close()
+			_ = srv.Close()
+			_ = b.Close()
+			return err
+		}
+	}
+	served := make(chan error, 1)
+	go func() {
+		err := srv.Serve()
+		if probe != nil {
+			probe.listenerStopped(err)
+		}
+		served <- err
+	}()
+	fmt.Fprintf(out, "rustok-iggy: Iggy server listening on %s (data dir %s)\n", tcpURL, o.DataDir)
+	if web != nil {
+		fmt.Fprintf(out, "rustok-iggy: HTTP API listening on http://%s (/health, /metrics, /ping)\n", web.addr)
+	}
 
 	var serveErr error
 	select {
@@ -164,6 +229,12 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()
+	if web != nil {
+		if err := web.shutdown(sctx); err != nil {
+			logger.Warn("HTTP shutdown cut short", "err", err)
+		}
+		probe.close()
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Warn("graceful shutdown cut short", "err", err)
 	}
@@ -178,4 +249,46 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// webServer is serve's HTTP endpoint: httpapi's handler over the broker
+// probe, served on its own goroutine until shutdown.
+type webServer struct {
+	srv  *http.Server
+	addr string        // bound address
+	done chan struct{} // closed when Serve returned
+}
+
+// startHTTP binds addr and serves /health, /metrics and /ping for the
+// probe's broker on a goroutine that shutdown stops and waits for.
+func startHTTP(addr string, p *brokerProbe, logger *slog.Logger) (*webServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--http-addr: %w", err)
+	}
+	h := httpapi.New(httpapi.Config{Health: p.Health, Gatherer: serveRegistry(p), Logger: logger})
+	w := &webServer{
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: compose.HTTPReadHeaderTimeout,
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)},
+		addr: ln.Addr().String(),
+		done: make(chan struct{}),
+	}
+	go func() {
+		defer close(w.done)
+		if err := w.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("HTTP server stopped", "err", err)
+		}
+	}()
+	return w, nil
+}
+
+// shutdown stops accepting, lets requests in flight finish within ctx
+// (then closes their connections) and waits for the serving goroutine.
+func (w *webServer) shutdown(ctx context.Context) error {
+	err := w.srv.Shutdown(ctx)
+	if err != nil {
+		_ = w.srv.Close()
+	}
+	<-w.done
+	return err
 }

@@ -136,7 +136,7 @@ func TestServeConfigFileAndFlags(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "rustok.yaml")
 	yaml := "events:\n  transport: iggy\n  iggy:\n    embedded:\n      data_dir: " + filepath.Join(dir, "from-config") +
-		"\n      tcp_port: 0\n      fsync: never\n"
+		"\n      tcp_port: 0\n      http_port: 0\n      fsync: never\n"
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
