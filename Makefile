@@ -13,7 +13,7 @@ TIMEOUT   ?= 30m
 # restarted `rustok-iggy serve` process is a separate step without it.
 WATERMILL_RECONNECT = $(GO) test -count=1 -timeout 5m -run '^TestWatermillReconnect$$' ./integration/
 
-.PHONY: test vet fmt fmt-check lint bench bench-go integration demo tidy
+.PHONY: test vet fmt fmt-check lint bench bench-full integration demo tidy
 
 test: fmt-check vet
 	$(GO) test $(RACE) -timeout $(TIMEOUT) $(TESTFLAGS) $(PKGS)
@@ -30,9 +30,15 @@ fmt-check:
 
 lint: fmt-check vet
 
-# Quick benchmark run: the benchmark program in quick mode plus go test -bench.
+# Quick benchmark run: the benchmark program in quick mode (every target in
+# one run, with the machine's limits) plus go test -bench.
 bench:
+	$(GO) run ./tools/bench --quick
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2000x $(PKGS)
+
+# Full benchmark run, printed as the Markdown table of docs/benchmarks.md.
+bench-full:
+	$(GO) run ./tools/bench --md
 
 integration:
 	$(GO) test $(RACE) -timeout $(TIMEOUT) -count=1 ./integration/...

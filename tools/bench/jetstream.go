@@ -74,14 +74,33 @@ func (j *jsServer) close() {
 type jsConn struct {
 	nc *nats.Conn
 	js jetstream.JetStream
+	// asyncErr is the first error the client reported asynchronously
+	// (a slow consumer, a disconnect): such events drop messages or acks.
+	asyncErr atomic.Pointer[error]
+}
+
+// err returns the connection's first asynchronous error, or nil.
+func (c *jsConn) err() error {
+	if p := c.asyncErr.Load(); p != nil {
+		return fmt.Errorf("nats client: %w", *p)
+	}
+	return nil
 }
 
 func (j *jsServer) connect(maxPending int) (*jsConn, error) {
+	c := &jsConn{}
+	record := func(err error) {
+		if err != nil {
+			c.asyncErr.CompareAndSwap(nil, &err)
+		}
+	}
 	url, opt := "", nats.InProcessServer(j.s)
 	if j.tcp {
 		url, opt = j.s.ClientURL(), nil
 	}
-	nc, err := nats.Connect(url, opt)
+	nc, err := nats.Connect(url, opt,
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { record(err) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { record(err) }))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream connect: %w", err)
 	}
@@ -90,10 +109,38 @@ func (j *jsServer) connect(maxPending int) (*jsConn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("jetstream context: %w", err)
 	}
-	return &jsConn{nc: nc, js: js}, nil
+	c.nc, c.js = nc, js
+	return c, nil
 }
 
 func (c *jsConn) close() { c.nc.Close() }
+
+// connErrs joins the asynchronous errors of conns.
+func connErrs(conns []*jsConn) error {
+	var errs []error
+	for _, c := range conns {
+		if c != nil {
+			errs = append(errs, c.err())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkStored compares a stream's message count with want.
+func (c *jsConn) checkStored(ctx context.Context, stream string, want uint64) error {
+	st, err := c.js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", stream, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("stream %s info: %w", stream, err)
+	}
+	if info.State.Msgs != want {
+		return fmt.Errorf("stream %s holds %d messages, %d were acknowledged", stream, info.State.Msgs, want)
+	}
+	return nil
+}
 
 func (c *jsConn) createStream(ctx context.Context, name, subject string) error {
 	_, err := c.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
@@ -122,7 +169,7 @@ func (c *jsConn) consumer(ctx context.Context, stream, durable string, ack jetst
 func (c *jsConn) publishAsyncBatch(ctx context.Context, subject string, payloads [][]byte, futs []jetstream.PubAckFuture) ([]jetstream.PubAckFuture, error) {
 	futs = futs[:0]
 	for _, p := range payloads {
-		f, err := c.js.PublishAsync(subject, p)
+		f, err := c.js.PublishAsync(subject, p, jetstream.WithStallWait(stallTimeout))
 		if err != nil {
 			return futs, err
 		}
@@ -246,7 +293,20 @@ func jsProduce(ctx context.Context, o *options, j *jsServer, r *Row, balanced bo
 	}
 	wg.Wait()
 	m.stop(r, int64(o.messages), int64(o.messages)*int64(o.msgSize), lat)
-	return errors.Join(errs...)
+	if err := errors.Join(errors.Join(errs...), connErrs(conns)); err != nil {
+		return err
+	}
+	if balanced {
+		name, _ := jsStreamName(true, 0)
+		return conns[0].checkStored(ctx, name, uint64(o.messages))
+	}
+	for i, c := range conns {
+		name, _ := jsStreamName(false, i)
+		if err := c.checkStored(ctx, name, uint64(shares[i])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func jsConsume(ctx context.Context, o *options, j *jsServer, r *Row, group bool) error {
@@ -311,7 +371,7 @@ func jsConsume(ctx context.Context, o *options, j *jsServer, r *Row, group bool)
 					if idleSince.IsZero() {
 						idleSince = time.Now()
 					} else if time.Since(idleSince) > stallTimeout {
-						errs[i] = fmt.Errorf("fetcher %d: %w", i, errStalled)
+						errs[i] = fmt.Errorf("fetcher %d after %d messages (all fetchers: %d of %d): %w", i, mine, total.Load(), want, errStalled)
 						return
 					}
 					runtime.Gosched()
@@ -332,7 +392,7 @@ func jsConsume(ctx context.Context, o *options, j *jsServer, r *Row, group bool)
 	}
 	wg.Wait()
 	m.stop(r, total.Load(), bytes.Load(), lat)
-	return errors.Join(errs...)
+	return errors.Join(errors.Join(errs...), connErrs(conns))
 }
 
 // jsEndToEnd: a synchronous publish per message at o.e2eRate (each waits

@@ -9,9 +9,10 @@ import (
 )
 
 // diskRate measures the disk's sequential write rate in dir: size bytes
-// written in 4 MiB chunks to a new file, then one fdatasync; the time
-// includes the sync. The file is removed afterwards.
-func diskRate(dir string, size int64) (mbps float64, err error) {
+// written in chunks of syncEvery bytes to a new file, with an fdatasync
+// after each chunk when syncEvery > 0, else one fdatasync at the end; the
+// time includes the syncs. The file is removed afterwards.
+func diskRate(dir string, size, syncEvery int64) (mbps float64, err error) {
 	f, err := os.CreateTemp(dir, "disk-rate-*")
 	if err != nil {
 		return 0, fmt.Errorf("disk rate: %w", err)
@@ -20,6 +21,9 @@ func diskRate(dir string, size int64) (mbps float64, err error) {
 	defer os.Remove(name)
 	defer f.Close()
 	chunk := make([]byte, 4<<20)
+	if syncEvery > 0 {
+		chunk = make([]byte, syncEvery)
+	}
 	_, _ = rand.Read(chunk) // incompressible, though no file system here compresses
 	start := time.Now()
 	for written := int64(0); written < size; {
@@ -31,6 +35,11 @@ func diskRate(dir string, size int64) (mbps float64, err error) {
 			return 0, fmt.Errorf("disk rate: write %s: %w", filepath.Base(name), err)
 		}
 		written += n
+		if syncEvery > 0 {
+			if err := datasync(f); err != nil {
+				return 0, fmt.Errorf("disk rate: fdatasync: %w", err)
+			}
+		}
 	}
 	if err := datasync(f); err != nil {
 		return 0, fmt.Errorf("disk rate: fdatasync: %w", err)

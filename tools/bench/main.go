@@ -32,14 +32,17 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 )
@@ -48,6 +51,7 @@ import (
 type options struct {
 	quick, jsonOut, md bool
 	jsonFile           string
+	fromJSON           string
 	messages, msgSize  int
 	batch              int
 	producers          int
@@ -72,6 +76,7 @@ type options struct {
 	cpuProfile         string
 	profileRow         string
 	memProfile         string
+	blockProfile       string
 	progress           io.Writer
 }
 
@@ -110,6 +115,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of a table")
 	fs.BoolVar(&o.md, "md", false, "print the table as markdown")
 	fs.StringVar(&o.jsonFile, "json-file", "", "also write the JSON report to this file")
+	fs.StringVar(&o.fromJSON, "from-json", "", "run nothing: print the report saved in this JSON file (with --md or as a table)")
 	fs.IntVar(&o.messages, "messages", 1_000_000, "messages per broker-level producer scenario, all producers together")
 	fs.IntVar(&o.msgSize, "message-size", 1000, "payload bytes per message (Iggy's bench: 1000)")
 	fs.IntVar(&o.batch, "batch", 1000, "messages per send and per poll")
@@ -133,10 +139,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.iggyUser, "iggy-username", envOr("IGGY_USERNAME", "iggy"), "Iggy user (default $IGGY_USERNAME or iggy)")
 	fs.StringVar(&o.iggyPass, "iggy-password", envOr("IGGY_PASSWORD", "iggy"), "Iggy password (default $IGGY_PASSWORD or iggy)")
 	fs.BoolVar(&o.skipDataValidation, "skip-data-validation", false, "build the transport WithoutDataValidation")
+	fs.Bool("sdk-log", false, "let the Iggy SDK's standard-logger lines through to stderr")
 	fs.BoolVar(&o.natsTCP, "nats-tcp", false, "connect to JetStream over loopback TCP instead of in-process pipes")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (the whole run, or --profile's row)")
 	fs.StringVar(&o.profileRow, "profile", "", "TARGET/SCENARIO: limit --cpuprofile to this row's measured part")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write an allocation profile (whole run) to this file")
+	fs.StringVar(&o.blockProfile, "blockprofile", "", "write blocking and mutex-contention profiles (whole run) to this file and FILE.mutex")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -218,6 +226,11 @@ func splitList(s string) []string {
 }
 
 func main() {
+	// The Iggy SDK reports every connection's cluster check through the
+	// standard logger; keep the output to the table unless asked.
+	if !slices.Contains(os.Args[1:], "--sdk-log") && !slices.Contains(os.Args[1:], "-sdk-log") {
+		log.SetOutput(io.Discard)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -238,6 +251,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.progress = stderr
+	if o.fromJSON != "" {
+		b, err := os.ReadFile(o.fromJSON)
+		if err != nil {
+			return err
+		}
+		var rep Report
+		if err := json.Unmarshal(b, &rep); err != nil {
+			return fmt.Errorf("%s: %w", o.fromJSON, err)
+		}
+		return rep.writeText(stdout, o.md)
+	}
 	base := o.dir
 	if base == "" {
 		if base, err = os.MkdirTemp("", "rustok-bench-*"); err != nil {
@@ -263,6 +287,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			defer func() { armed = nil }()
 		}
 	}
+	if o.blockProfile != "" {
+		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+		runtime.SetMutexProfileFraction(10)
+		defer runtime.SetBlockProfileRate(0)
+		defer runtime.SetMutexProfileFraction(0)
+	}
 	started := time.Now()
 	rep := &Report{
 		Command: "bench " + strings.Join(args, " "),
@@ -274,13 +304,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep.Limits = limits(o, base)
 		rep.Rows = append(rep.Rows,
 			Row{Target: "limits", Scenario: "disk-sequential-write", Durability: "fdatasync at end", Kind: kindLatency, MBPerSec: rep.Limits.DiskMBps},
+			Row{Target: "limits", Scenario: "disk-sequential-write", Durability: "fdatasync per MiB", Kind: kindLatency, MBPerSec: rep.Limits.DiskSyncedMBps},
 			Row{Target: "limits", Scenario: "memcpy", Durability: "-", Kind: kindLatency, MBPerSec: rep.Limits.MemcpyMBps})
 	}
 	rep.Rows = append(rep.Rows, runTargets(ctx, o, base)...)
 	rep.Seconds = time.Since(started).Seconds()
 	rep.ratios()
 	if o.memProfile != "" {
-		if err := writeAllocs(o.memProfile); err != nil {
+		if err := writeProfile("allocs", o.memProfile); err != nil {
+			return err
+		}
+	}
+	if o.blockProfile != "" {
+		if err := writeProfile("block", o.blockProfile); err != nil {
+			return err
+		}
+		if err := writeProfile("mutex", o.blockProfile+".mutex"); err != nil {
 			return err
 		}
 	}
@@ -303,12 +342,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return rep.writeText(stdout, o.md)
 }
 
-func writeAllocs(path string) error {
+func writeProfile(name, path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
 		f.Close()
 		return err
 	}
@@ -318,17 +357,23 @@ func writeAllocs(path string) error {
 func limits(o *options, base string) Limits {
 	l := Limits{DiskBytes: o.diskBytes, DiskDir: base}
 	o.logf("limits: writing %d MiB + fdatasync in %s", o.diskBytes>>20, base)
-	mbps, err := diskRate(base, o.diskBytes)
+	mbps, err := diskRate(base, o.diskBytes, 0)
 	if err != nil {
 		l.Err = err.Error()
 	}
 	l.DiskMBps = mbps
+	// The same amount with an fdatasync per MiB: what fsync=always
+	// with batches of 1000 × 1 KB asks of the disk.
+	if mbps, err = diskRate(base, o.diskBytes, 1<<20); err != nil {
+		l.Err = err.Error()
+	}
+	l.DiskSyncedMBps = mbps
 	d := time.Second
 	if o.quick {
 		d = 300 * time.Millisecond
 	}
 	l.MemcpyMBps = memcpyRate(d)
-	o.logf("limits: disk %.0f MB/s, memcpy %.0f MB/s", l.DiskMBps, l.MemcpyMBps)
+	o.logf("limits: disk %.0f MB/s (%.0f MB/s with fdatasync per MiB), memcpy %.0f MB/s", l.DiskMBps, l.DiskSyncedMBps, l.MemcpyMBps)
 	return l
 }
 

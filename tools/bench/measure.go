@@ -54,6 +54,8 @@ type meter struct {
 	cpu0      time.Duration
 	rssNote   string
 	profiling bool
+	mallocs0  uint64
+	alloc0    uint64
 }
 
 // armedProfile is --profile: a CPU profile of one row's measured part.
@@ -85,6 +87,9 @@ func startMeter() *meter {
 	if a := armed; a != nil && !a.done && a.row == currentRow {
 		m.profiling = pprof.StartCPUProfile(a.out) == nil
 	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	m.mallocs0, m.alloc0 = ms.Mallocs, ms.TotalAlloc
 	m.cpu0 = cpuTime()
 	m.start = time.Now()
 	return m
@@ -98,6 +103,12 @@ func (m *meter) stop(r *Row, msgs, bytes int64, lat *latencies) {
 	if m.profiling {
 		pprof.StopCPUProfile()
 		armed.done = true
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if msgs > 0 {
+		r.AllocsPerMsg = float64(ms.Mallocs-m.mallocs0) / float64(msgs)
+		r.AllocBytesPerMsg = float64(ms.TotalAlloc-m.alloc0) / float64(msgs)
 	}
 	r.Messages = msgs
 	r.Bytes = bytes

@@ -347,14 +347,9 @@ func iggyEndToEnd(ctx context.Context, o *options, t iggyTarget, r *Row, stream 
 	var wg sync.WaitGroup
 	m := startMeter()
 	wg.Go(func() {
-		defer func() {
-			if perr != nil {
-				sent.Store(0)
-			}
-		}()
 		p := pacer{start: time.Now(), interval: time.Second / time.Duration(o.e2eRate)}
-		n := 0
-		defer func() { sent.Store(int64(n)) }()
+		n := 0                                  // messages sent and stored
+		defer func() { sent.Store(int64(n)) }() // the consumer reads up to n, also after an error
 		for ; n < total; n++ {
 			if perr = p.wait(ctx, n); perr != nil {
 				return

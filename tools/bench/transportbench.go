@@ -292,7 +292,9 @@ func runJetStreamTransport(ctx context.Context, o *options, j *jsServer, codecNa
 		o.logf("%-22s %-26s %s", r.Target, name, r.brief())
 		rows = append(rows, r)
 	}
-	conn, err := j.connect(o.events)
+	// As many async publishes in flight as the transport's async buffer
+	// holds (publisher.buffer_size).
+	conn, err := j.connect(transport.DefaultBufferSize)
 	if err != nil {
 		return []Row{{Target: "jetstream", Scenario: "transport/" + codecName, Err: err.Error()}}
 	}
@@ -326,7 +328,7 @@ func runJetStreamTransport(ctx context.Context, o *options, j *jsServer, codecNa
 			if err != nil {
 				return err
 			}
-			f, err := conn.js.PublishAsync(subj, b)
+			f, err := conn.js.PublishAsync(subj, b, jetstream.WithStallWait(stallTimeout)) // block while max pending are in flight, as the transport blocks on a full buffer
 			if err != nil {
 				return err
 			}
@@ -335,6 +337,9 @@ func runJetStreamTransport(ctx context.Context, o *options, j *jsServer, codecNa
 			mu.Unlock()
 			return nil
 		}, func() error { return waitAcks(ctx, conn.js, futs) })
+		if err == nil {
+			err = errors.Join(conn.err(), conn.checkStored(ctx, asyncStream, uint64(len(events))))
+		}
 		asyncOK = err == nil
 		return err
 	})
@@ -350,6 +355,7 @@ func runJetStreamTransport(ctx context.Context, o *options, j *jsServer, codecNa
 func jsTPConsume(ctx context.Context, o *options, r *Row, j *jsServer, stream string, cd core.Codec, want int64) error {
 	n := o.consumers
 	conses := make([]jetstream.Consumer, n)
+	var conns []*jsConn
 	for i := range conses {
 		c, err := j.connect(1)
 		if err != nil {
@@ -359,6 +365,7 @@ func jsTPConsume(ctx context.Context, o *options, r *Row, j *jsServer, stream st
 		if conses[i], err = c.consumer(ctx, stream, "bench", jetstream.AckAllPolicy); err != nil {
 			return err
 		}
+		conns = append(conns, c)
 	}
 	batch := int(transport.DefaultPollBatch)
 	var total, bytes atomic.Int64
@@ -388,7 +395,7 @@ func jsTPConsume(ctx context.Context, o *options, r *Row, j *jsServer, stream st
 					if idleSince.IsZero() {
 						idleSince = time.Now()
 					} else if time.Since(idleSince) > stallTimeout {
-						errs[i] = errStalled
+						errs[i] = fmt.Errorf("fetcher %d (all fetchers: %d of %d): %w", i, total.Load(), want, errStalled)
 						return
 					}
 					continue
@@ -405,5 +412,5 @@ func jsTPConsume(ctx context.Context, o *options, r *Row, j *jsServer, stream st
 	wg.Wait()
 	m.stop(r, total.Load(), bytes.Load(), nil)
 	r.Notes = append(r.Notes, fmt.Sprintf("%d fetchers, batches of %d, decode + no-op", n, batch))
-	return errors.Join(errs...)
+	return errors.Join(errors.Join(errs...), connErrs(conns))
 }
