@@ -1,6 +1,7 @@
 package iggyproto
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,16 +45,33 @@ func MessagesSize(msgs []core.Message) int {
 
 // DecodeCoreMessages parses count messages stored back to back in buf into
 // core messages. Payloads alias buf (callers hand in a buffer they own);
-// headers are copied. Bad input gives an error, never a panic.
+// headers are copied, so they do not alias buf: all messages' headers share
+// one entry slice, one value buffer and one key string (well-known keys are
+// constants), about four allocations per call whatever the count. Each
+// message's Headers and each value has its capacity cut at its length, so
+// appending to one never overwrites another. Bad input gives an error, never
+// a panic.
 func DecodeCoreMessages(buf []byte, count int) ([]core.Message, error) {
 	if count < 0 || count > len(buf)/MessageHeaderSize {
 		count = len(buf) / MessageHeaderSize
 	}
-	out := make([]core.Message, 0, count)
+	var sz headersSize
+	n := 0
 	err := WalkMessages(buf, func(v MessageView) error {
-		hs, err := DecodeUserHeaders(v.UserHeaders())
-		if err != nil {
+		if err := sz.scan(v.UserHeaders()); err != nil {
 			return fmt.Errorf("message at offset %d: %w", v.Header.Offset, err)
+		}
+		n++
+		return nil
+	})
+	// The second walk decodes the n messages the first one validated (on
+	// error, those before the bad one, returned with the error as before).
+	var a headersArena
+	a.init(sz)
+	out := make([]core.Message, 0, max(count, n))
+	_ = WalkMessages(buf, func(v MessageView) error {
+		if len(out) == n {
+			return errStopWalk
 		}
 		out = append(out, core.Message{
 			ID:              v.Header.ID,
@@ -61,10 +79,13 @@ func DecodeCoreMessages(buf []byte, count int) ([]core.Message, error) {
 			Timestamp:       time.UnixMicro(int64(v.Header.Timestamp)),
 			OriginTimestamp: time.UnixMicro(int64(v.Header.OriginTimestamp)),
 			Checksum:        v.Header.Checksum,
-			Headers:         hs,
+			Headers:         a.decode(v.UserHeaders()),
 			Payload:         v.Payload(),
 		})
 		return nil
 	})
 	return out, err
 }
+
+// errStopWalk ends DecodeCoreMessages' second walk at the first bad message.
+var errStopWalk = errors.New("stop")

@@ -20,7 +20,11 @@ import (
 // it after returning some messages stops there without an error.
 var ErrCorrupt = errors.New("logstore: corrupt segment")
 
-var scratchPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+// smallRead is the size of the pooled scratch buffers; a read of at most
+// this many bytes goes through one (see readSegmentOnce).
+const smallRead = 16 << 10
+
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, smallRead); return &b }}
 
 // Read returns up to maxCount messages starting at offset, and about maxBytes:
 // messages are added while the total stays within maxBytes, but the first one
@@ -263,11 +267,24 @@ func (p *Partition) readSegmentOnce(v *segView, dst []byte, off uint64, maxCount
 		return dst, 0, nil, false
 	}
 	start := len(dst)
-	dst = slices.Grow(dst, int(end-pos))[:start+int(end-pos)]
-	if _, err := v.s.log.ReadAt(dst[start:], pos); err != nil {
+	var b []byte
+	small := end-pos <= smallRead
+	if small {
+		// Read into pooled scratch memory, then copy exactly the messages
+		// returned into the caller's buffer: append allocates it without
+		// clearing it first, and the index's overshoot is not kept.
+		bp := scratchPool.Get().(*[]byte)
+		defer scratchPool.Put(bp)
+		b = (*bp)[:end-pos]
+	} else {
+		// A big read goes straight into the caller's buffer, sized to the
+		// span (the runtime clears it first: a fresh []byte always is).
+		dst = slices.Grow(dst, int(end-pos))[:start+int(end-pos)]
+		b = dst[start:]
+	}
+	if _, err := v.s.log.ReadAt(b, pos); err != nil {
 		return dst[:start], 0, fmt.Errorf("logstore: read %s: %w", v.s.logPath, err), false
 	}
-	b := dst[start:]
 	mp := 0
 	for n < maxCount && len(b)-mp >= iggyproto.MessageHeaderSize {
 		h, _ := iggyproto.DecodeMessageHeader(b[mp:])
@@ -293,7 +310,11 @@ func (p *Partition) readSegmentOnce(v *segView, dst []byte, off uint64, maxCount
 		mp += size
 		n++
 	}
-	dst = dst[:start+mp]
+	if small {
+		dst = append(dst, b[:mp]...)
+	} else {
+		dst = dst[:start+mp]
+	}
 	if n > 0 {
 		return dst, n, nil, false // a bad message is reported by the read that starts at it
 	}
