@@ -44,7 +44,8 @@ type Broker interface {
 	Send(ctx context.Context, stream, topic string, p Partitioning, msgs []Message) error
 
 	// Poll reads messages from one partition for a single (non-group)
-	// consumer. It never waits for new messages: an empty result means
+	// consumer. Unless req.MaxWait asks for it (and the broker is a
+	// LongPoller), it never waits for new messages: an empty result means
 	// none are available now. The returned messages do not alias broker
 	// memory and may be kept.
 	Poll(ctx context.Context, req PollRequest) (Polled, error)
@@ -81,8 +82,9 @@ type GroupMember interface {
 	// Poll reads messages from a partition assigned to this member. With
 	// Partition nil the broker picks the member's partitions in turn (one
 	// partition per call); the result names the partition read. A partition
-	// not assigned to this member yields an empty result. Poll never waits
-	// for new messages.
+	// not assigned to this member yields an empty result. Poll does not
+	// wait for new messages unless req.MaxWait asks for it and the broker
+	// that made the member is a LongPoller.
 	Poll(ctx context.Context, req GroupPoll) (Polled, error)
 	// StoreOffset stores the group's offset on a partition owned by this
 	// member: the offset of the last message processed.
@@ -315,6 +317,19 @@ type PollRequest struct {
 	// AutoCommit stores the offset of the last returned message as the
 	// consumer's offset before the call returns (at most once).
 	AutoCommit bool
+	// MaxWait, when positive, is the longest the poll waits for messages
+	// when none is available: if the poll would return no messages, the
+	// call waits until a message is appended to the partition, until
+	// MaxWait has passed, or until ctx ends, and then polls again (perhaps
+	// more than once within MaxWait). It returns as soon as it has messages, an empty
+	// result once MaxWait has passed without any, and ctx's error (wrapped)
+	// if ctx ends first. No lock is held while it waits, so other calls
+	// proceed. Zero or negative means do not wait. Only a broker that
+	// implements LongPoller with LongPoll() == true waits; any other
+	// ignores MaxWait and returns at once (the remote connector: Iggy 0.8.0
+	// has no long poll), so a caller must be ready for an early empty
+	// result either way.
+	MaxWait time.Duration
 }
 
 // GroupPoll is a group member's poll.
@@ -325,6 +340,31 @@ type GroupPoll struct {
 	Strategy   PollStrategy
 	Count      uint32
 	AutoCommit bool
+	// MaxWait, when positive, is the longest the poll waits for messages
+	// when none is available: if the poll would return no messages, the
+	// call waits until a message is appended to the named partition (with
+	// Partition nil: to any of the member's partitions, all of which are
+	// polled before it waits), until MaxWait has passed, or until ctx ends,
+	// and then polls again (perhaps more than once within MaxWait). It returns as soon as it has messages, an empty
+	// result once MaxWait has passed without any, and ctx's error (wrapped)
+	// if ctx ends first. No lock is held while it waits, so other calls
+	// proceed. Zero or negative means do not wait. Only a broker that
+	// implements LongPoller with LongPoll() == true waits; any other
+	// ignores MaxWait and returns at once (the remote connector: Iggy 0.8.0
+	// has no long poll), so a caller must be ready for an early empty
+	// result either way.
+	MaxWait time.Duration
+}
+
+// LongPoller is an optional capability of a Broker, found by type
+// assertion. A Broker that implements it and returns true from LongPoll
+// honours PollRequest.MaxWait and GroupPoll.MaxWait, for its own polls and
+// for those of the members its JoinGroup returns; a caller can then wait in
+// the poll instead of sleeping between empty polls.
+type LongPoller interface {
+	// LongPoll reports whether polls honour MaxWait. It is constant for
+	// the broker's life and safe for concurrent use.
+	LongPoll() bool
 }
 
 // Polled is the result of a poll.

@@ -87,6 +87,9 @@ const MaxEventTypeLen = 255
 // Validate reports every problem with e at once, joined; each wraps
 // ErrInvalidEnvelope (and so ErrInvalid).
 func (e Envelope) Validate() error {
+	if e.valid() {
+		return nil
+	}
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidEnvelope}, args...)...))
@@ -108,7 +111,7 @@ func (e Envelope) Validate() error {
 	if strings.TrimSpace(e.Event.Type) == "" {
 		bad("event.type is empty")
 	}
-	if len(e.Event.Data) > 0 && !json.Valid(e.Event.Data) {
+	if len(e.Event.Data) > 0 && !ValidJSON(e.Event.Data) {
 		bad("event.data is not valid JSON")
 	}
 	if e.Timestamp.IsZero() {
@@ -118,6 +121,16 @@ func (e Envelope) Validate() error {
 		bad("trace_id is %d bytes, the limit is 255", len(e.TraceID))
 	}
 	return errors.Join(errs...)
+}
+
+// valid is Validate's allocation-free fast path: it reports whether e
+// passes every check Validate makes.
+func (e *Envelope) valid() bool {
+	return e.ID != uuid.Nil && e.TenantID != uuid.Nil && e.CorrelationID != uuid.Nil &&
+		strings.TrimSpace(e.EventType) != "" && len(e.EventType) <= MaxEventTypeLen &&
+		strings.TrimSpace(e.Event.Type) != "" &&
+		(len(e.Event.Data) == 0 || ValidJSON(e.Event.Data)) &&
+		!e.Timestamp.IsZero() && len(e.TraceID) <= 255
 }
 
 // IsSystem reports whether the event type is a system event ("system."

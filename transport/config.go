@@ -111,12 +111,15 @@ type ConsumerConfig struct {
 	// (consumer.poll_batch, default 100).
 	PollBatch uint32 `yaml:"poll_batch" json:"poll_batch"`
 	// PollIdleMin is the first pause after a member found nothing to read
-	// in a whole round of polls (consumer.poll_idle_min, default 200µs);
-	// the pause doubles with each further empty round, up to PollIdleMax.
-	// It bounds the added latency of an event arriving on a quiet topic.
+	// in a whole round of polls (consumer.poll_idle_min, default 1ms); the
+	// pause doubles with each further empty round, up to PollIdleMax. It
+	// bounds the added latency of an event arriving on a quiet topic. A
+	// broker that can wait in a poll (core.LongPoller, the embedded one)
+	// is not paused for: its polls wait for messages instead.
 	PollIdleMin time.Duration `yaml:"poll_idle_min" json:"poll_idle_min"`
 	// PollIdleMax caps the idle pause (consumer.poll_idle_max, default
-	// 100ms).
+	// 100ms). With a core.LongPoller broker it is the MaxWait of each
+	// poll: how long one poll waits for messages before it returns empty.
 	PollIdleMax time.Duration `yaml:"poll_idle_max" json:"poll_idle_max"`
 }
 

@@ -318,15 +318,21 @@ func newPartState() *partState {
 }
 
 // runMember is one member's loop: poll the next assigned partition, handle
-// the batch, store the offset; pause with a growing delay when a whole
-// round of polls found nothing. It returns the member it ended with (a new
-// one after a lost membership), which the caller leaves.
+// the batch, store the offset. When the broker is a core.LongPoller, an
+// empty poll waits in the broker (up to consumer.poll_idle_max) for
+// messages to arrive; otherwise the loop pauses with a growing delay when a
+// whole round of polls found nothing. It returns the member it ended with
+// (a new one after a lost membership), which the caller leaves.
 func (s *Subscription) runMember(topic string, m core.GroupMember) core.GroupMember {
 	cfg := s.t.cfg.Consumer
 	stream := s.t.cfg.Topology.StreamName
+	var maxWait time.Duration
+	if lp, ok := s.t.broker.(core.LongPoller); ok && lp.LongPoll() {
+		maxWait = cfg.PollIdleMax
+	}
 	idle, pause := 0, cfg.PollIdleMin
 	for s.ctx.Err() == nil {
-		polled, err := m.Poll(s.ctx, core.GroupPoll{Strategy: core.Next(), Count: cfg.PollBatch})
+		polled, err := m.Poll(s.ctx, core.GroupPoll{Strategy: core.Next(), Count: cfg.PollBatch, MaxWait: maxWait})
 		if err != nil {
 			if s.ctx.Err() != nil {
 				return m
@@ -351,6 +357,9 @@ func (s *Subscription) runMember(topic string, m core.GroupMember) core.GroupMem
 			continue
 		}
 		if len(polled.Messages) == 0 {
+			if maxWait > 0 {
+				continue // the poll already waited up to maxWait
+			}
 			// Pause after a whole round of empty polls (the topic's
 			// partition count bounds the member's share), longer after
 			// each further empty round.

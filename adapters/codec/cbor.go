@@ -60,25 +60,6 @@ type extTime struct {
 	Nanos   uint32 `cbor:"-9,keyasint,omitempty"`
 }
 
-// cborEnvelope is the wire map for encoding. The UUID slices point into
-// ids, so one allocation holds everything.
-type cborEnvelope struct {
-	ID            []byte  `cbor:"0,keyasint"`
-	EventType     string  `cbor:"1,keyasint"`
-	SchemaVersion uint16  `cbor:"2,keyasint"`
-	CorrelationID []byte  `cbor:"3,keyasint"`
-	CausationID   []byte  `cbor:"4,keyasint,omitempty"`
-	TenantID      []byte  `cbor:"5,keyasint"`
-	TraceID       string  `cbor:"6,keyasint,omitempty"`
-	Timestamp     extTime `cbor:"7,keyasint"`
-	ActorID       []byte  `cbor:"8,keyasint,omitempty"`
-	EventName     string  `cbor:"9,keyasint"`
-	EventData     []byte  `cbor:"10,keyasint,omitempty"`
-	RetryCount    uint32  `cbor:"11,keyasint,omitempty"`
-
-	ids [5]uuid.UUID
-}
-
 // cborDecoded is the wire map for decoding; pointers and wireUUID record
 // which keys were present.
 type cborDecoded struct {
@@ -119,21 +100,21 @@ func (w *wireUUID) UnmarshalCBOR(b []byte) error {
 	return nil
 }
 
-var (
-	cborEnc cbor.EncMode
-	cborDec cbor.DecMode
-)
+var cborDec cbor.DecMode
 
-func init() {
+// cborTags registers tag 1001 for extTime.
+func cborTags() cbor.TagSet {
 	tags := cbor.NewTagSet()
 	if err := tags.Add(cbor.TagOptions{EncTag: cbor.EncTagRequired, DecTag: cbor.DecTagRequired},
 		reflect.TypeFor[extTime](), TagExtendedTime); err != nil {
 		panic(err) // programming error, caught by every test
 	}
+	return tags
+}
+
+func init() {
+	tags := cborTags()
 	var err error
-	if cborEnc, err = cbor.CoreDetEncOptions().EncModeWithTags(tags); err != nil {
-		panic(err)
-	}
 	if cborDec, err = (cbor.DecOptions{
 		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
 		IndefLength:       cbor.IndefLengthForbidden,
@@ -150,35 +131,162 @@ func init() {
 // ContentType returns "application/cbor".
 func (CBOR) ContentType() string { return ContentTypeCBOR }
 
-// Encode returns e in the layout described on CBOR. It does not validate e.
+// Encode returns e in the layout described on CBOR. It does not validate
+// e. It writes the bytes directly, without reflection, into one buffer of
+// the exact size (the same bytes the fxamacker/cbor encoder gives for the
+// layout in Core Deterministic mode, which a test checks), and never
+// fails.
 func (CBOR) Encode(e core.Envelope) ([]byte, error) {
-	w := &cborEnvelope{
-		EventType:     e.EventType,
-		SchemaVersion: e.SchemaVersion,
-		TraceID:       e.TraceID,
-		EventName:     e.Event.Type,
-		EventData:     e.Event.Data,
-		RetryCount:    e.RetryCount,
+	return appendCBOR(make([]byte, 0, cborSize(&e)), &e), nil
+}
+
+// CBOR major types (RFC 8949 section 3.1).
+const (
+	cborUint  = 0
+	cborNeg   = 1
+	cborBytes = 2
+	cborText  = 3
+	cborMap   = 5
+	cborTag   = 6
+)
+
+// cborHeadSize is the size of the shortest head for argument n.
+func cborHeadSize(n uint64) int {
+	switch {
+	case n < 24:
+		return 1
+	case n <= 0xff:
+		return 2
+	case n <= 0xffff:
+		return 3
+	case n <= 0xffffffff:
+		return 5
 	}
-	w.ids = [5]uuid.UUID{e.ID, e.CorrelationID, e.CausationID, e.TenantID, e.ActorID}
-	w.ID, w.CorrelationID, w.TenantID = w.ids[0][:], w.ids[1][:], w.ids[3][:]
+	return 9
+}
+
+// appendCBORHead appends the shortest head of a major type with argument
+// n, as deterministic encoding requires.
+func appendCBORHead(dst []byte, major byte, n uint64) []byte {
+	m := major << 5
+	switch {
+	case n < 24:
+		return append(dst, m|byte(n))
+	case n <= 0xff:
+		return append(dst, m|24, byte(n))
+	case n <= 0xffff:
+		return append(dst, m|25, byte(n>>8), byte(n))
+	case n <= 0xffffffff:
+		return append(dst, m|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(dst, m|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// cborTime returns the seconds and nanoseconds of the timestamp; the zero
+// time.Time (year 1) keeps its own Unix seconds.
+func cborTime(e *core.Envelope) (int64, uint32) {
+	if e.Timestamp.IsZero() {
+		return zeroTimeUnix, 0
+	}
+	return e.Timestamp.Unix(), uint32(e.Timestamp.Nanosecond())
+}
+
+// cborInt returns the major type and argument of a signed integer.
+func cborInt(v int64) (byte, uint64) {
+	if v >= 0 {
+		return cborUint, uint64(v)
+	}
+	return cborNeg, uint64(-1 - v)
+}
+
+// cborSize is the exact encoded size of e.
+func cborSize(e *core.Envelope) int {
+	text := func(s int) int { return cborHeadSize(uint64(s)) + s }
+	const id = 1 + 1 + 16 // key, head, 16 bytes
+	n := 1 + 3*id +
+		1 + text(len(e.EventType)) +
+		1 + cborHeadSize(uint64(e.SchemaVersion)) +
+		1 + text(len(e.Event.Type))
 	if e.CausationID != uuid.Nil {
-		w.CausationID = w.ids[2][:]
+		n += id
 	}
 	if e.ActorID != uuid.Nil {
-		w.ActorID = w.ids[4][:]
+		n += id
 	}
-	if !e.Timestamp.IsZero() {
-		w.Timestamp = extTime{Seconds: e.Timestamp.Unix(), Nanos: uint32(e.Timestamp.Nanosecond())}
+	if e.TraceID != "" {
+		n += 1 + text(len(e.TraceID))
+	}
+	if len(e.Event.Data) > 0 {
+		n += 1 + text(len(e.Event.Data))
+	}
+	if e.RetryCount != 0 {
+		n += 1 + cborHeadSize(uint64(e.RetryCount))
+	}
+	sec, nsec := cborTime(e)
+	_, arg := cborInt(sec)
+	n += 1 + 3 + 1 + 1 + cborHeadSize(arg) // key, tag 1001, map head, key 1, seconds
+	if nsec != 0 {
+		n += 1 + cborHeadSize(uint64(nsec))
+	}
+	return n
+}
+
+// appendCBOR appends e in the layout described on CBOR: keys in ascending
+// order (their one-byte encodings sort bytewise as the integers do),
+// shortest heads, definite lengths.
+func appendCBOR(dst []byte, e *core.Envelope) []byte {
+	pairs := uint64(7)
+	for _, set := range [...]bool{e.CausationID != uuid.Nil, e.TraceID != "", e.ActorID != uuid.Nil, len(e.Event.Data) > 0, e.RetryCount != 0} {
+		if set {
+			pairs++
+		}
+	}
+	uuidField := func(dst []byte, key byte, id uuid.UUID) []byte {
+		dst = append(dst, key, cborBytes<<5|16)
+		return append(dst, id[:]...)
+	}
+	textField := func(dst []byte, key byte, s string) []byte {
+		dst = appendCBORHead(append(dst, key), cborText, uint64(len(s)))
+		return append(dst, s...)
+	}
+	dst = appendCBORHead(dst, cborMap, pairs)
+	dst = uuidField(dst, 0, e.ID)
+	dst = textField(dst, 1, e.EventType)
+	dst = appendCBORHead(append(dst, 2), cborUint, uint64(e.SchemaVersion))
+	dst = uuidField(dst, 3, e.CorrelationID)
+	if e.CausationID != uuid.Nil {
+		dst = uuidField(dst, 4, e.CausationID)
+	}
+	dst = uuidField(dst, 5, e.TenantID)
+	if e.TraceID != "" {
+		dst = textField(dst, 6, e.TraceID)
+	}
+	// 7: tag 1001 {1: seconds, -9: nanoseconds}; key 1 (0x01) sorts
+	// before key -9 (0x28).
+	dst = appendCBORHead(append(dst, 7), cborTag, TagExtendedTime)
+	sec, nsec := cborTime(e)
+	if nsec != 0 {
+		dst = appendCBORHead(dst, cborMap, 2)
 	} else {
-		// The zero time.Time is year 1, not the Unix epoch.
-		w.Timestamp = extTime{Seconds: zeroTimeUnix}
+		dst = appendCBORHead(dst, cborMap, 1)
 	}
-	b, err := cborEnc.Marshal(w)
-	if err != nil {
-		return nil, fmt.Errorf("codec: encode cbor: %w", err)
+	major, arg := cborInt(sec)
+	dst = appendCBORHead(append(dst, 1), major, arg)
+	if nsec != 0 {
+		dst = appendCBORHead(append(dst, cborNeg<<5|8), cborUint, uint64(nsec)) // key -9
 	}
-	return b, nil
+	if e.ActorID != uuid.Nil {
+		dst = uuidField(dst, 8, e.ActorID)
+	}
+	dst = textField(dst, 9, e.Event.Type)
+	if len(e.Event.Data) > 0 {
+		dst = appendCBORHead(append(dst, 10), cborBytes, uint64(len(e.Event.Data)))
+		dst = append(dst, e.Event.Data...)
+	}
+	if e.RetryCount != 0 {
+		dst = appendCBORHead(append(dst, 11), cborUint, uint64(e.RetryCount))
+	}
+	return dst
 }
 
 var (

@@ -29,7 +29,12 @@ type memState struct {
 	dupOnSend    bool
 	nextRereads  bool
 	dropHeaders  bool
+	claimsLong   bool // claims core.LongPoller but ignores MaxWait
 }
+
+// LongPoll implements core.LongPoller: the model never waits, and says so
+// unless the claimsLong fault is set.
+func (c *memConn) LongPoll() bool { return c.st.claimsLong }
 
 type memStream struct {
 	id      uint32
@@ -597,10 +602,11 @@ var faults = map[string]struct {
 	fault func(*memState)
 	fn    func(s *suite) func(*testing.T, core.Broker)
 }{
-	"wrong-key-hash": {func(st *memState) { st.wrongKeyHash = true }, func(s *suite) func(*testing.T, core.Broker) { return s.sendByKey }},
-	"duplicates":     {func(st *memState) { st.dupOnSend = true }, func(s *suite) func(*testing.T, core.Broker) { return s.concurrentSenders }},
-	"next-rereads":   {func(st *memState) { st.nextRereads = true }, func(s *suite) func(*testing.T, core.Broker) { return s.autoCommit }},
-	"drops-headers":  {func(st *memState) { st.dropHeaders = true }, func(s *suite) func(*testing.T, core.Broker) { return s.headers }},
+	"wrong-key-hash":  {func(st *memState) { st.wrongKeyHash = true }, func(s *suite) func(*testing.T, core.Broker) { return s.sendByKey }},
+	"duplicates":      {func(st *memState) { st.dupOnSend = true }, func(s *suite) func(*testing.T, core.Broker) { return s.concurrentSenders }},
+	"next-rereads":    {func(st *memState) { st.nextRereads = true }, func(s *suite) func(*testing.T, core.Broker) { return s.autoCommit }},
+	"drops-headers":   {func(st *memState) { st.dropHeaders = true }, func(s *suite) func(*testing.T, core.Broker) { return s.headers }},
+	"false-long-poll": {func(st *memState) { st.claimsLong = true }, func(s *suite) func(*testing.T, core.Broker) { return s.longPoll }},
 }
 
 // TestSuiteCatchesFaults runs single subtests against broken models, each

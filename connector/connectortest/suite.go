@@ -62,6 +62,11 @@ type Features struct {
 	// the close subtest can check from a second connector that closing
 	// the first removed its group member.
 	SharedBroker bool
+	// LongPoll: the broker implements core.LongPoller, returning true,
+	// and its polls wait up to MaxWait for messages (the embedded
+	// connector). Without it the suite checks that MaxWait is ignored: a
+	// poll returns at once and the broker does not claim core.LongPoller.
+	LongPoll bool
 }
 
 // Run runs the conformance suite. newBroker returns a new connector for
@@ -103,6 +108,7 @@ func Run(t *testing.T, newBroker func(t *testing.T) core.Broker, features Featur
 		{"Messages/IDsAndTimes", s.messageIDs},
 		{"Errors/Mapping", s.errorMapping},
 		{"Concurrency/Senders", s.concurrentSenders},
+		{"Poll/LongPoll", s.longPoll},
 		{"Close", s.close},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,7 +10,10 @@
 //	         buffer ─► broker.Send (the log store stamps it in place) ─► buffer
 //	         back to the pool
 //	Poll ──► broker.Poll (a fresh buffer owned by the caller) ─► decoded in
-//	         place: payloads alias that buffer, nothing else is copied
+//	         place: payloads alias that buffer, nothing else is copied;
+//	         with MaxWait (a long poll, core.LongPoller) an empty poll waits
+//	         on the topic's append signal (broker.AppendSignal), holding no
+//	         lock, and polls again after each append
 //	JoinGroup ──► one broker session per member, logged in as root
 //	Close ──► members leave, the TCP server shuts down, the broker flushes,
 //	         syncs and closes
@@ -24,5 +27,6 @@
 //
 // The broker's calls do not block on the network, so a call's ctx is
 // checked when it starts: a call already running finishes (its I/O is
-// local and short) even if ctx ends meanwhile.
+// local and short) even if ctx ends meanwhile. The one call that waits, a
+// poll with MaxWait, ends its wait when ctx ends.
 package embedded

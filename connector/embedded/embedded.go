@@ -33,6 +33,7 @@ type Broker struct {
 	tcp string          // bound listener address, "" without one
 
 	closed    atomic.Bool
+	done      chan struct{} // closed by Close (wakes waiting polls)
 	closeOnce sync.Once
 	closeErr  error
 
@@ -76,6 +77,7 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 		b:       bk,
 		sys:     bk.NewSystemSession("embedded"),
 		members: make(map[*Member]struct{}),
+		done:    make(chan struct{}),
 	}
 	if cfg.TCPAddr != "" {
 		srv, err := server.New(bk, server.Config{Addr: cfg.TCPAddr, TLS: tlsCfg, Logger: cfg.Logger})
@@ -111,6 +113,7 @@ func (b *Broker) TCPAddr() string { return b.tcp }
 func (b *Broker) Close() error {
 	b.closeOnce.Do(func() {
 		b.closed.Store(true)
+		close(b.done)
 		var errs []error
 		if b.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)

@@ -41,7 +41,7 @@ func open(t testing.TB, cfg embedded.Config) *embedded.Broker {
 func TestConformance(t *testing.T) {
 	connectortest.Run(t, func(t *testing.T) core.Broker {
 		return open(t, embedded.Config{Fsync: "never"})
-	}, connectortest.Features{NotMemberOnUnownedPartition: true})
+	}, connectortest.Features{NotMemberOnUnownedPartition: true, LongPoll: true})
 }
 
 func TestConfigValidate(t *testing.T) {

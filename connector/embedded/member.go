@@ -22,6 +22,7 @@ type Member struct {
 	cons                 broker.Consumer
 
 	left    atomic.Bool
+	stop    chan struct{} // closed when the member leaves (wakes waiting polls)
 	endOnce sync.Once
 }
 
@@ -45,6 +46,7 @@ func (b *Broker) JoinGroup(ctx context.Context, stream, topic, group string) (co
 		b: b, stream: stream, topic: topic, group: group,
 		sid: iggyproto.NamedID(stream), tid: iggyproto.NamedID(topic),
 		cons: broker.Consumer{Kind: broker.GroupConsumer, Group: iggyproto.NamedID(group)},
+		stop: make(chan struct{}),
 	}
 	m.s = b.b.NewSystemSession("embedded-member")
 	if err := b.b.JoinConsumerGroup(m.s, m.sid, m.tid, m.cons.Group); err != nil {
@@ -86,7 +88,10 @@ func (m *Member) fail(err error) error {
 // Poll implements core.GroupMember. With req.Partition nil the broker reads
 // the member's partitions in turn, one per call. A partition not assigned
 // to the member, or a member without partitions, yields an empty result.
-// It never waits.
+// With req.MaxWait > 0 and nothing to read, it waits (holding no lock) for
+// an append to the topic, for MaxWait to pass, for ctx to end or for the
+// member to leave (core.ErrClosed), polling all of the member's partitions
+// again after each append; see core.GroupPoll.MaxWait.
 func (m *Member) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, error) {
 	wrap := func(err error) error {
 		return fmt.Errorf("embedded: group %q poll %q/%q: %w", m.group, m.stream, m.topic, err)
@@ -103,7 +108,7 @@ func (m *Member) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, err
 		p := *req.Partition
 		pid = &p
 	}
-	res, err := m.b.b.Poll(m.s, broker.PollRequest{
+	br := broker.PollRequest{
 		Consumer:    m.cons,
 		Stream:      m.sid,
 		Topic:       m.tid,
@@ -111,11 +116,20 @@ func (m *Member) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, err
 		Strategy:    st,
 		Count:       req.Count,
 		AutoCommit:  req.AutoCommit,
-	})
-	if err != nil {
-		return core.Polled{}, wrap(m.fail(err))
 	}
-	out, err := polled(res)
+	poll := func() (core.Polled, error) {
+		res, err := m.b.b.Poll(m.s, br)
+		if err != nil {
+			return core.Polled{}, m.fail(err)
+		}
+		return polled(res)
+	}
+	var out core.Polled
+	if req.MaxWait > 0 {
+		out, err = m.b.waitPoll(ctx, m.s, &br, req.MaxWait, m.stop, m.fail, poll)
+	} else {
+		out, err = poll()
+	}
 	if err != nil {
 		return core.Polled{}, wrap(err)
 	}
@@ -158,6 +172,7 @@ func (m *Member) Leave(ctx context.Context) error {
 func (m *Member) end() {
 	m.endOnce.Do(func() {
 		m.left.Store(true)
+		close(m.stop)
 		// CloseSession leaves every group the session joined and
 		// rebalances them; an explicit LeaveConsumerGroup first would only
 		// add a second rebalance.

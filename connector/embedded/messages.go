@@ -75,8 +75,11 @@ func encodeBatch(dst []byte, msgs []core.Message, now time.Time) ([]byte, error)
 
 // Poll implements core.Broker for a single consumer (a zero Consumer.Kind
 // is one; groups poll through JoinGroup's member, core.ErrInvalid here).
-// It never waits. The messages' payloads share one buffer that the broker
-// read for this call; they do not alias broker memory.
+// Without req.MaxWait it never waits; with it, and nothing to read, it
+// waits (holding no lock) for an append to the topic, for MaxWait to pass,
+// for ctx to end or for Close (core.ErrClosed); see
+// core.PollRequest.MaxWait. The messages' payloads share one buffer that
+// the broker read for this call; they do not alias broker memory.
 func (b *Broker) Poll(ctx context.Context, req core.PollRequest) (core.Polled, error) {
 	wrap := func(err error) error {
 		return fmt.Errorf("embedded: poll %q/%q partition %d: %w", req.Stream, req.Topic, req.Partition, err)
@@ -96,23 +99,81 @@ func (b *Broker) Poll(ctx context.Context, req core.PollRequest) (core.Polled, e
 		return core.Polled{}, wrap(err)
 	}
 	partition := req.Partition
-	res, err := b.b.Poll(b.sys, broker.PollRequest{
+	sid, tid := iggyproto.NamedID(req.Stream), iggyproto.NamedID(req.Topic)
+	br := broker.PollRequest{
 		Consumer:    cons,
-		Stream:      iggyproto.NamedID(req.Stream),
-		Topic:       iggyproto.NamedID(req.Topic),
+		Stream:      sid,
+		Topic:       tid,
 		PartitionID: &partition,
 		Strategy:    st,
 		Count:       req.Count,
 		AutoCommit:  req.AutoCommit,
-	})
-	if err != nil {
-		return core.Polled{}, wrap(b.fail(err))
 	}
-	out, err := polled(res)
+	poll := func() (core.Polled, error) {
+		res, err := b.b.Poll(b.sys, br)
+		if err != nil {
+			return core.Polled{}, b.fail(err)
+		}
+		return polled(res)
+	}
+	var out core.Polled
+	if req.MaxWait > 0 {
+		out, err = b.waitPoll(ctx, b.sys, &br, req.MaxWait, b.done, b.fail, poll)
+	} else {
+		out, err = poll()
+	}
 	if err != nil {
 		return core.Polled{}, wrap(err)
 	}
 	return out, nil
+}
+
+// LongPoll implements core.LongPoller: the embedded broker's polls, and
+// its members' polls, honour MaxWait.
+func (b *Broker) LongPoll() bool { return true }
+
+// waitPoll is a long poll of req: it runs poll (once per partition of the
+// member when req names no partition, so each is read) and, while that finds
+// nothing, waits for an append to the topic and polls again, until maxWait
+// has passed (then it returns the last empty result), ctx ends (ctx's
+// error) or stop is closed (core.ErrClosed). The append channel is taken
+// before polling, so an append between the poll and the wait is not
+// missed. No lock is held while it waits.
+func (b *Broker) waitPoll(ctx context.Context, s *broker.Session, req *broker.PollRequest, maxWait time.Duration, stop <-chan struct{}, fail func(error) error, poll func() (core.Polled, error)) (core.Polled, error) {
+	start := time.Now()
+	var timer *time.Timer
+	for {
+		appended, rounds, err := b.b.AppendSignal(s, req.Stream, req.Topic, req.Consumer)
+		if err != nil {
+			return core.Polled{}, fail(err)
+		}
+		if req.PartitionID != nil {
+			rounds = 1
+		}
+		var out core.Polled
+		for range rounds {
+			if out, err = poll(); err != nil || len(out.Messages) > 0 {
+				return out, err
+			}
+		}
+		if timer == nil {
+			left := maxWait - time.Since(start)
+			if left <= 0 {
+				return out, nil
+			}
+			timer = time.NewTimer(left)
+			defer timer.Stop()
+		}
+		select {
+		case <-appended:
+		case <-timer.C:
+			return out, nil
+		case <-ctx.Done():
+			return core.Polled{}, ctx.Err()
+		case <-stop:
+			return core.Polled{}, core.ErrClosed
+		}
+	}
 }
 
 // polled decodes a broker poll result; payloads alias res.Messages, which

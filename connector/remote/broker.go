@@ -313,7 +313,9 @@ func (b *Broker) Send(ctx context.Context, stream, topic string, p core.Partitio
 }
 
 // Poll implements core.Broker. The consumer is addressed by name (Iggy
-// hashes it with XXH32); an empty name is consumer id 0.
+// hashes it with XXH32); an empty name is consumer id 0. It ignores
+// req.MaxWait and never waits for messages: Iggy 0.8.0 has no long poll
+// (and the connector is not a core.LongPoller).
 func (b *Broker) Poll(ctx context.Context, req core.PollRequest) (core.Polled, error) {
 	wrap := func(err error) error {
 		return fmt.Errorf("remote: poll %q/%q partition %d: %w", req.Stream, req.Topic, req.Partition, err)

@@ -118,7 +118,8 @@ func (m *Member) do(ctx context.Context, fn func(c *tcp.IggyTcpClient) error) er
 	return m.link.exec(ctx, release, fn)
 }
 
-// Poll implements core.GroupMember.
+// Poll implements core.GroupMember. It ignores req.MaxWait and never waits
+// for messages: Iggy 0.8.0 has no long poll.
 func (m *Member) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, error) {
 	wrap := func(err error) error {
 		return fmt.Errorf("remote: group %q poll %q/%q: %w", m.group, m.stream, m.topic, err)

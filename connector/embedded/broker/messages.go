@@ -113,6 +113,7 @@ func (b *Broker) Send(s *Session, streamID, topicID iggyproto.Identifier, p Part
 		return SendResult{}, errf(iggyproto.CodeError, "append: %v", err)
 	}
 	b.writtenBytes.Add(uint64(len(messages)))
+	t.appended.notify()
 	return SendResult{PartitionID: uint32(pid), FirstOffset: res.FirstOffset, Count: res.Count, Timestamp: res.Timestamp}, nil
 }
 
@@ -180,7 +181,8 @@ type PollResult struct {
 	Messages []byte
 }
 
-// Poll reads messages per the fact sheet (6.7-6.10). It never waits.
+// Poll reads messages per the fact sheet (6.7-6.10). It never waits (see
+// AppendSignal for waiting).
 // Codes: 40, 1009, 2010, 41 without poll permission, 3 unknown strategy,
 // 3007 unknown partition (single consumer), 5000 unknown group, 5006 not a
 // member. A group member polling a partition it does not own (existing or

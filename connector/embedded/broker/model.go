@@ -32,6 +32,7 @@ type topic struct {
 	groups        map[uint32]*group
 	groupIDs      slab
 	balanced      atomic.Uint64 // round-robin counter of balanced sends
+	appended      appendSignal  // notified after every append (safe without mu)
 }
 
 type partition struct {

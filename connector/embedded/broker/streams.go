@@ -246,6 +246,7 @@ func (b *Broker) DeleteStream(s *Session, id iggyproto.Identifier) error {
 // dropTopicData closes a removed topic's partitions and drops its groups'
 // members; the caller removes the directory.
 func (b *Broker) dropTopicData(t *topic) error {
+	defer t.appended.notify() // waiters poll again and find the topic gone
 	var errs []error
 	for _, g := range t.groups {
 		g.members = nil
