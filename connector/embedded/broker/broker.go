@@ -28,6 +28,7 @@ type Broker struct {
 	closed   bool
 	streams  map[uint32]*stream
 	streamID slab
+	byName   map[string]*stream // streams by name, kept by putStream etc. (resolve.go)
 	users    map[uint32]*user
 	userIDs  slab
 	clients  map[uint32]*Session
@@ -397,7 +398,7 @@ func (b *Broker) load() error {
 			return fmt.Errorf("broker: metadata: stream id %d twice", ms.ID)
 		}
 		st := &stream{id: ms.ID, name: ms.Name, createdAt: ms.CreatedAt, topics: map[uint32]*topic{}, topicIDs: ms.TopicIDs}
-		b.streams[st.id] = st
+		b.putStream(st)
 		used[st.id] = true
 		tused := map[uint32]bool{}
 		for _, mt := range ms.Topics {
@@ -407,7 +408,7 @@ func (b *Broker) load() error {
 			t := &topic{stream: st, id: mt.ID, name: mt.Name, createdAt: mt.CreatedAt, compression: mt.Compression,
 				messageExpiry: mt.MessageExpiry, maxTopicSize: mt.MaxTopicSize, replication: mt.ReplicationFactor,
 				groups: map[uint32]*group{}, groupIDs: mt.GroupIDs}
-			st.topics[t.id] = t
+			putTopic(st, t)
 			tused[t.id] = true
 			// Partition ids are contiguous; the retention share needs the count first.
 			t.partitions = make([]*partition, 0, len(mt.Partitions))
@@ -427,7 +428,7 @@ func (b *Broker) load() error {
 			}
 			gused := map[uint32]bool{}
 			for _, mg := range mt.Groups {
-				t.groups[mg.ID] = &group{topic: t, id: mg.ID, name: mg.Name}
+				putGroup(t, &group{topic: t, id: mg.ID, name: mg.Name})
 				gused[mg.ID] = true
 			}
 			t.groupIDs.fix(gused)

@@ -123,7 +123,7 @@ func (b *Broker) CreateConsumerGroup(s *Session, streamID, topicID iggyproto.Ide
 		return GroupInfo{}, errf(iggyproto.CodeGroupNameAlreadyExists, "consumer group %q exists", name)
 	}
 	g := &group{topic: t, id: t.groupIDs.alloc(), name: name}
-	t.groups[g.id] = g
+	putGroup(t, g)
 	// A reused id must not inherit a deleted group's offsets.
 	for _, p := range t.partitions {
 		if err := p.offsets.removeAll(uint8(GroupConsumer), g.id); err != nil {
@@ -150,7 +150,7 @@ func (b *Broker) DeleteConsumerGroup(s *Session, streamID, topicID, groupID iggy
 	if !a.readTopic(t.stream.id, t.id) {
 		return errUnauthorized("delete consumer group")
 	}
-	delete(t.groups, g.id)
+	dropGroup(g)
 	t.groupIDs.release(g.id)
 	g.members = nil
 	for _, p := range t.partitions {

@@ -17,6 +17,7 @@ type stream struct {
 	createdAt uint64 // µs
 	topics    map[uint32]*topic
 	topicIDs  slab
+	byName    map[string]*topic // topics by name, kept by putTopic etc. (resolve.go)
 }
 
 type topic struct {
@@ -33,6 +34,8 @@ type topic struct {
 	groupIDs      slab
 	balanced      atomic.Uint64 // round-robin counter of balanced sends
 	appended      appendSignal  // notified after every append (safe without mu)
+
+	byName map[string]*group // groups by name, kept by putGroup etc. (resolve.go)
 }
 
 type partition struct {

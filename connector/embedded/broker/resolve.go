@@ -32,19 +32,43 @@ func validName(kind, name string) error {
 	return nil
 }
 
+// Streams, topics and groups are found by name through an index next to
+// each id map: putX, renameX and dropX are the only code that changes the
+// id maps or a name, so the two stay equal. All run under mu held for
+// writing; the finders need mu held (shared is enough).
+
 // findStream resolves a stream identifier (caller holds mu).
 func (b *Broker) findStream(id iggyproto.Identifier) *stream {
 	switch id.Kind {
 	case iggyproto.NumericKind:
 		return b.streams[id.ID]
 	case iggyproto.StringKind:
-		for _, st := range b.streams {
-			if st.name == id.Name {
-				return st
-			}
-		}
+		return b.byName[id.Name]
 	}
 	return nil
+}
+
+func (b *Broker) putStream(st *stream) {
+	b.streams[st.id] = st
+	if b.byName == nil {
+		b.byName = map[string]*stream{}
+	}
+	b.byName[st.name] = st
+}
+
+func (b *Broker) renameStream(st *stream, name string) {
+	if b.byName[st.name] == st {
+		delete(b.byName, st.name)
+	}
+	st.name = name
+	b.byName[name] = st
+}
+
+func (b *Broker) dropStream(st *stream) {
+	delete(b.streams, st.id)
+	if b.byName[st.name] == st {
+		delete(b.byName, st.name)
+	}
 }
 
 func findTopic(st *stream, id iggyproto.Identifier) *topic {
@@ -52,13 +76,32 @@ func findTopic(st *stream, id iggyproto.Identifier) *topic {
 	case iggyproto.NumericKind:
 		return st.topics[id.ID]
 	case iggyproto.StringKind:
-		for _, t := range st.topics {
-			if t.name == id.Name {
-				return t
-			}
-		}
+		return st.byName[id.Name]
 	}
 	return nil
+}
+
+func putTopic(st *stream, t *topic) {
+	st.topics[t.id] = t
+	if st.byName == nil {
+		st.byName = map[string]*topic{}
+	}
+	st.byName[t.name] = t
+}
+
+func renameTopic(t *topic, name string) {
+	if t.stream.byName[t.name] == t {
+		delete(t.stream.byName, t.name)
+	}
+	t.name = name
+	t.stream.byName[name] = t
+}
+
+func dropTopic(t *topic) {
+	delete(t.stream.topics, t.id)
+	if t.stream.byName[t.name] == t {
+		delete(t.stream.byName, t.name)
+	}
 }
 
 func findGroup(t *topic, id iggyproto.Identifier) *group {
@@ -66,13 +109,24 @@ func findGroup(t *topic, id iggyproto.Identifier) *group {
 	case iggyproto.NumericKind:
 		return t.groups[id.ID]
 	case iggyproto.StringKind:
-		for _, g := range t.groups {
-			if g.name == id.Name {
-				return g
-			}
-		}
+		return t.byName[id.Name]
 	}
 	return nil
+}
+
+func putGroup(t *topic, g *group) {
+	t.groups[g.id] = g
+	if t.byName == nil {
+		t.byName = map[string]*group{}
+	}
+	t.byName[g.name] = g
+}
+
+func dropGroup(g *group) {
+	delete(g.topic.groups, g.id)
+	if g.topic.byName[g.name] == g {
+		delete(g.topic.byName, g.name)
+	}
 }
 
 func (b *Broker) findUser(id iggyproto.Identifier) *user {

@@ -146,7 +146,7 @@ func (b *Broker) CreateStream(s *Session, name string) (StreamInfo, error) {
 		b.streamID.release(st.id)
 		return StreamInfo{}, errf(iggyproto.CodeError, "create stream: %v", err)
 	}
-	b.streams[st.id] = st
+	b.putStream(st)
 	return st.info(true), b.persist("create stream")
 }
 
@@ -210,7 +210,7 @@ func (b *Broker) UpdateStream(s *Session, id iggyproto.Identifier, name string) 
 	if o := b.findStream(iggyproto.NamedID(name)); o != nil && o != st {
 		return errf(iggyproto.CodeStreamNameAlreadyExists, "stream %q exists", name)
 	}
-	st.name = name
+	b.renameStream(st, name)
 	return b.persist("update stream")
 }
 
@@ -231,7 +231,7 @@ func (b *Broker) DeleteStream(s *Session, id iggyproto.Identifier) error {
 	if !a.manageStream(st.id) {
 		return errUnauthorized("delete stream")
 	}
-	delete(b.streams, st.id)
+	b.dropStream(st)
 	b.streamID.release(st.id)
 	perr := b.persist("delete stream")
 	var errs []error
@@ -378,7 +378,7 @@ func (b *Broker) CreateTopic(s *Session, streamID iggyproto.Identifier, cfg Topi
 		st.topicIDs.release(t.id)
 		return TopicInfo{}, err
 	}
-	st.topics[t.id] = t
+	putTopic(st, t)
 	return t.info(true), b.persist("create topic")
 }
 
@@ -481,7 +481,7 @@ func (b *Broker) UpdateTopic(s *Session, streamID, topicID iggyproto.Identifier,
 	if o := findTopic(t.stream, iggyproto.NamedID(u.Name)); o != nil && o != t {
 		return errf(iggyproto.CodeTopicNameAlreadyExists, "topic %q exists in stream %d", u.Name, t.stream.id)
 	}
-	t.name = u.Name
+	renameTopic(t, u.Name)
 	t.compression = u.CompressionAlgorithm
 	t.messageExpiry = u.MessageExpiry
 	t.maxTopicSize = u.MaxTopicSize
@@ -505,7 +505,7 @@ func (b *Broker) DeleteTopic(s *Session, streamID, topicID iggyproto.Identifier)
 	if !a.manageTopic(t.stream.id, t.id) {
 		return errUnauthorized("delete topic")
 	}
-	delete(t.stream.topics, t.id)
+	dropTopic(t)
 	t.stream.topicIDs.release(t.id)
 	perr := b.persist("delete topic")
 	err = b.dropTopicData(t)
