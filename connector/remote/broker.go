@@ -126,6 +126,24 @@ func (b *Broker) do(ctx context.Context, fn func(c *tcp.IggyTcpClient) error) er
 	return l.exec(ctx, func() { b.pool.put(l) }, fn)
 }
 
+// query runs call on a pooled connection and, when it succeeds, converts
+// its result with conv inside the request. On error it returns the zero T.
+func query[R, T any](ctx context.Context, b *Broker, call func(c *tcp.IggyTcpClient) (R, error), conv func(R) T) (T, error) {
+	var out T
+	err := b.do(ctx, func(c *tcp.IggyTcpClient) error {
+		r, err := call(c)
+		if err == nil {
+			out = conv(r)
+		}
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return out, nil
+}
+
 // heartbeat pings idle connections, so that one that died is replaced
 // before a caller needs it.
 func (b *Broker) heartbeat() {
@@ -174,14 +192,7 @@ func (b *Broker) CreateStream(ctx context.Context, name string) (core.StreamInfo
 	if n := len(name); n == 0 || n > 255 {
 		return core.StreamInfo{}, fmt.Errorf("remote: create stream %q: %w: name is %d bytes, want 1 to 255", name, core.ErrInvalid, n)
 	}
-	var info core.StreamInfo
-	err := b.do(ctx, func(c *tcp.IggyTcpClient) error {
-		s, err := c.CreateStream(name)
-		if err == nil {
-			info = streamInfo(s)
-		}
-		return err
-	})
+	info, err := query(ctx, b, func(c *tcp.IggyTcpClient) (*iggcon.StreamDetails, error) { return c.CreateStream(name) }, streamInfo)
 	if err != nil {
 		return core.StreamInfo{}, fmt.Errorf("remote: create stream %q: %w", name, err)
 	}
@@ -194,14 +205,7 @@ func (b *Broker) Stream(ctx context.Context, name string) (core.StreamInfo, erro
 	if err != nil {
 		return core.StreamInfo{}, fmt.Errorf("remote: get stream %q: %w", name, err)
 	}
-	var info core.StreamInfo
-	err = b.do(ctx, func(c *tcp.IggyTcpClient) error {
-		s, err := c.GetStream(sid)
-		if err == nil {
-			info = streamInfo(s)
-		}
-		return err
-	})
+	info, err := query(ctx, b, func(c *tcp.IggyTcpClient) (*iggcon.StreamDetails, error) { return c.GetStream(sid) }, streamInfo)
 	if err != nil {
 		return core.StreamInfo{}, fmt.Errorf("remote: get stream %q: %w", name, err)
 	}
@@ -232,14 +236,9 @@ func (b *Broker) CreateTopic(ctx context.Context, stream, name string, cfg core.
 	if cfg.ReplicationFactor > 0 {
 		rf = &cfg.ReplicationFactor
 	}
-	var info core.TopicInfo
-	err = b.do(ctx, func(c *tcp.IggyTcpClient) error {
-		t, err := c.CreateTopic(sid, name, cfg.Partitions, iggcon.CompressionAlgorithmNone, expiry, cfg.MaxSize, rf)
-		if err == nil {
-			info = topicInfo(&t.Topic, t.Partitions)
-		}
-		return err
-	})
+	info, err := query(ctx, b, func(c *tcp.IggyTcpClient) (*iggcon.TopicDetails, error) {
+		return c.CreateTopic(sid, name, cfg.Partitions, iggcon.CompressionAlgorithmNone, expiry, cfg.MaxSize, rf)
+	}, func(t *iggcon.TopicDetails) core.TopicInfo { return topicInfo(&t.Topic, t.Partitions) })
 	if err != nil {
 		return core.TopicInfo{}, wrap(err)
 	}
@@ -253,16 +252,14 @@ func (b *Broker) Topic(ctx context.Context, stream, topic string) (core.TopicInf
 	if err != nil {
 		return core.TopicInfo{}, wrap(err)
 	}
-	var info core.TopicInfo
-	err = b.do(ctx, func(c *tcp.IggyTcpClient) error {
-		t, err := c.GetTopic(sid, tid)
-		if err == nil {
-			info = topicInfo(&t.Topic, t.Partitions)
-			if info.Partitions == nil {
-				info.Partitions = []core.PartitionInfo{}
-			}
+	info, err := query(ctx, b, func(c *tcp.IggyTcpClient) (*iggcon.TopicDetails, error) {
+		return c.GetTopic(sid, tid)
+	}, func(t *iggcon.TopicDetails) core.TopicInfo {
+		info := topicInfo(&t.Topic, t.Partitions)
+		if info.Partitions == nil {
+			info.Partitions = []core.PartitionInfo{}
 		}
-		return err
+		return info
 	})
 	if err != nil {
 		return core.TopicInfo{}, wrap(err)
@@ -430,14 +427,9 @@ func (b *Broker) CreateGroup(ctx context.Context, stream, topic, group string) (
 	if n := len(group); n == 0 || n > 255 {
 		return core.GroupInfo{}, wrap(fmt.Errorf("%w: group name is %d bytes, want 1 to 255", core.ErrInvalid, n))
 	}
-	var info core.GroupInfo
-	err = b.do(ctx, func(c *tcp.IggyTcpClient) error {
-		g, err := c.CreateConsumerGroup(sid, tid, group)
-		if err == nil {
-			info = groupInfo(g)
-		}
-		return err
-	})
+	info, err := query(ctx, b, func(c *tcp.IggyTcpClient) (*iggcon.ConsumerGroupDetails, error) {
+		return c.CreateConsumerGroup(sid, tid, group)
+	}, groupInfo)
 	if err != nil {
 		return core.GroupInfo{}, wrap(err)
 	}
@@ -457,14 +449,9 @@ func (b *Broker) Group(ctx context.Context, stream, topic, group string) (core.G
 	if err != nil {
 		return core.GroupInfo{}, wrap(err)
 	}
-	var info core.GroupInfo
-	err = b.do(ctx, func(c *tcp.IggyTcpClient) error {
-		g, err := c.GetConsumerGroup(sid, tid, gid)
-		if err == nil {
-			info = groupInfo(g)
-		}
-		return err
-	})
+	info, err := query(ctx, b, func(c *tcp.IggyTcpClient) (*iggcon.ConsumerGroupDetails, error) {
+		return c.GetConsumerGroup(sid, tid, gid)
+	}, groupInfo)
 	if err != nil {
 		return core.GroupInfo{}, wrap(err)
 	}

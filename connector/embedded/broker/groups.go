@@ -100,6 +100,20 @@ func (b *Broker) groupOf(sid, tid, gid iggyproto.Identifier) (*group, error) {
 	return g, nil
 }
 
+// groupToUse resolves a group (1009, 2010, 5000) and checks the caller may
+// read its topic (41, refusing op), the right every group command needs;
+// caller holds mu.
+func (b *Broker) groupToUse(a access, sid, tid, gid iggyproto.Identifier, op string) (*group, error) {
+	g, err := b.groupOf(sid, tid, gid)
+	if err != nil {
+		return nil, err
+	}
+	if !a.readTopic(g.topic.stream.id, g.topic.id) {
+		return nil, errUnauthorized(op)
+	}
+	return g, nil
+}
+
 // CreateConsumerGroup creates a group on a topic (0-based id, reuse): 4
 // bad name, 1009, 2010, 41 without read on the topic, 5004 name taken.
 func (b *Broker) CreateConsumerGroup(s *Session, streamID, topicID iggyproto.Identifier, name string) (GroupInfo, error) {
@@ -142,14 +156,11 @@ func (b *Broker) DeleteConsumerGroup(s *Session, streamID, topicID, groupID iggy
 	if err != nil {
 		return err
 	}
-	g, err := b.groupOf(streamID, topicID, groupID)
+	g, err := b.groupToUse(a, streamID, topicID, groupID, "delete consumer group")
 	if err != nil {
 		return err
 	}
 	t := g.topic
-	if !a.readTopic(t.stream.id, t.id) {
-		return errUnauthorized("delete consumer group")
-	}
 	dropGroup(g)
 	t.groupIDs.release(g.id)
 	g.members = nil
@@ -216,12 +227,9 @@ func (b *Broker) JoinConsumerGroup(s *Session, streamID, topicID, groupID iggypr
 	if err != nil {
 		return err
 	}
-	g, err := b.groupOf(streamID, topicID, groupID)
+	g, err := b.groupToUse(a, streamID, topicID, groupID, "join consumer group")
 	if err != nil {
 		return err
-	}
-	if !a.readTopic(g.topic.stream.id, g.topic.id) {
-		return errUnauthorized("join consumer group")
 	}
 	if g.memberOf(s) != nil {
 		return nil
@@ -244,12 +252,9 @@ func (b *Broker) LeaveConsumerGroup(s *Session, streamID, topicID, groupID iggyp
 	if err != nil {
 		return err
 	}
-	g, err := b.groupOf(streamID, topicID, groupID)
+	g, err := b.groupToUse(a, streamID, topicID, groupID, "leave consumer group")
 	if err != nil {
 		return err
-	}
-	if !a.readTopic(g.topic.stream.id, g.topic.id) {
-		return errUnauthorized("leave consumer group")
 	}
 	if !g.remove(s) {
 		return errf(iggyproto.CodeGroupMemberNotFound, "client %d is not a member of group %d", s.id, g.id)

@@ -200,18 +200,28 @@ func (b *Broker) UpdateStream(s *Session, id iggyproto.Identifier, name string) 
 	if err := validName("stream", name); err != nil {
 		return err
 	}
-	st, err := b.streamOf(id)
+	st, err := b.streamToManage(a, id, "update stream")
 	if err != nil {
 		return err
-	}
-	if !a.manageStream(st.id) {
-		return errUnauthorized("update stream")
 	}
 	if o := b.findStream(iggyproto.NamedID(name)); o != nil && o != st {
 		return errf(iggyproto.CodeStreamNameAlreadyExists, "stream %q exists", name)
 	}
 	b.renameStream(st, name)
 	return b.persist("update stream")
+}
+
+// streamToManage resolves a stream (1009) and checks the caller may manage
+// it (41, refusing op); caller holds mu.
+func (b *Broker) streamToManage(a access, id iggyproto.Identifier, op string) (*stream, error) {
+	st, err := b.streamOf(id)
+	if err != nil {
+		return nil, err
+	}
+	if !a.manageStream(st.id) {
+		return nil, errUnauthorized(op)
+	}
+	return st, nil
 }
 
 // DeleteStream deletes a stream and everything under it (topics,
@@ -224,12 +234,9 @@ func (b *Broker) DeleteStream(s *Session, id iggyproto.Identifier) error {
 	if err != nil {
 		return err
 	}
-	st, err := b.streamOf(id)
+	st, err := b.streamToManage(a, id, "delete stream")
 	if err != nil {
 		return err
-	}
-	if !a.manageStream(st.id) {
-		return errUnauthorized("delete stream")
 	}
 	b.dropStream(st)
 	b.streamID.release(st.id)
@@ -272,12 +279,9 @@ func (b *Broker) PurgeStream(s *Session, id iggyproto.Identifier) error {
 	if err != nil {
 		return err
 	}
-	st, err := b.streamOf(id)
+	st, err := b.streamToManage(a, id, "purge stream")
 	if err != nil {
 		return err
-	}
-	if !a.manageStream(st.id) {
-		return errUnauthorized("purge stream")
 	}
 	for _, tid := range sortedKeys(st.topics) {
 		if err := b.purgeTopicLocked(st.topics[tid]); err != nil {
@@ -471,12 +475,9 @@ func (b *Broker) UpdateTopic(s *Session, streamID, topicID iggyproto.Identifier,
 	if err := validCompression(u.CompressionAlgorithm); err != nil {
 		return err
 	}
-	t, err := b.topicOf(streamID, topicID)
+	t, err := b.topicToManage(a, streamID, topicID, "update topic")
 	if err != nil {
 		return err
-	}
-	if !a.manageTopic(t.stream.id, t.id) {
-		return errUnauthorized("update topic")
 	}
 	if o := findTopic(t.stream, iggyproto.NamedID(u.Name)); o != nil && o != t {
 		return errf(iggyproto.CodeTopicNameAlreadyExists, "topic %q exists in stream %d", u.Name, t.stream.id)
@@ -490,6 +491,19 @@ func (b *Broker) UpdateTopic(s *Session, streamID, topicID iggyproto.Identifier,
 	return b.persist("update topic")
 }
 
+// topicToManage resolves a topic (1009, 2010) and checks the caller may
+// manage it (41, refusing op); caller holds mu.
+func (b *Broker) topicToManage(a access, streamID, topicID iggyproto.Identifier, op string) (*topic, error) {
+	t, err := b.topicOf(streamID, topicID)
+	if err != nil {
+		return nil, err
+	}
+	if !a.manageTopic(t.stream.id, t.id) {
+		return nil, errUnauthorized(op)
+	}
+	return t, nil
+}
+
 // DeleteTopic deletes a topic and everything under it: 1009, 2010, 41.
 func (b *Broker) DeleteTopic(s *Session, streamID, topicID iggyproto.Identifier) error {
 	b.mu.Lock()
@@ -498,12 +512,9 @@ func (b *Broker) DeleteTopic(s *Session, streamID, topicID iggyproto.Identifier)
 	if err != nil {
 		return err
 	}
-	t, err := b.topicOf(streamID, topicID)
+	t, err := b.topicToManage(a, streamID, topicID, "delete topic")
 	if err != nil {
 		return err
-	}
-	if !a.manageTopic(t.stream.id, t.id) {
-		return errUnauthorized("delete topic")
 	}
 	dropTopic(t)
 	t.stream.topicIDs.release(t.id)
@@ -522,12 +533,9 @@ func (b *Broker) PurgeTopic(s *Session, streamID, topicID iggyproto.Identifier) 
 	if err != nil {
 		return err
 	}
-	t, err := b.topicOf(streamID, topicID)
+	t, err := b.topicToManage(a, streamID, topicID, "purge topic")
 	if err != nil {
 		return err
-	}
-	if !a.manageTopic(t.stream.id, t.id) {
-		return errUnauthorized("purge topic")
 	}
 	return b.purgeTopicLocked(t)
 }
@@ -545,12 +553,9 @@ func (b *Broker) CreatePartitions(s *Session, streamID, topicID iggyproto.Identi
 	if count == 0 || count > MaxPartitionsPerRequest {
 		return errf(iggyproto.CodeTooManyPartitions, "%d partitions", count)
 	}
-	t, err := b.topicOf(streamID, topicID)
+	t, err := b.topicToManage(a, streamID, topicID, "create partitions")
 	if err != nil {
 		return err
-	}
-	if !a.manageTopic(t.stream.id, t.id) {
-		return errUnauthorized("create partitions")
 	}
 	if err := b.addPartitions(t, count); err != nil {
 		return err
@@ -575,12 +580,9 @@ func (b *Broker) DeletePartitions(s *Session, streamID, topicID iggyproto.Identi
 	if count == 0 {
 		return errf(iggyproto.CodeTooManyPartitions, "delete 0 partitions")
 	}
-	t, err := b.topicOf(streamID, topicID)
+	t, err := b.topicToManage(a, streamID, topicID, "delete partitions")
 	if err != nil {
 		return err
-	}
-	if !a.manageTopic(t.stream.id, t.id) {
-		return errUnauthorized("delete partitions")
 	}
 	if int(count) > len(t.partitions) {
 		return errf(iggyproto.CodeInvalidPartitionsCount, "delete %d of %d partitions", count, len(t.partitions))

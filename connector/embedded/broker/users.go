@@ -277,6 +277,19 @@ func (b *Broker) CreateUser(s *Session, username, password string, status UserSt
 	return u.details(), b.persist("create user")
 }
 
+// userToManage checks manage_users (41, refusing op) and resolves a user
+// (20); caller holds mu.
+func (b *Broker) userToManage(a access, id iggyproto.Identifier, op string) (*user, error) {
+	if !a.manageUsers() {
+		return nil, errUnauthorized(op)
+	}
+	u := b.findUser(id)
+	if u == nil {
+		return nil, errf(iggyproto.CodeResourceNotFound, "user %s not found", id)
+	}
+	return u, nil
+}
+
 // DeleteUser deletes a user: 41 without manage_users, 20 unknown, 48 for
 // root. The user's sessions are removed from the registry (they answer 100
 // afterwards) and leave their groups.
@@ -287,12 +300,9 @@ func (b *Broker) DeleteUser(s *Session, id iggyproto.Identifier) error {
 	if err != nil {
 		return err
 	}
-	if !a.manageUsers() {
-		return errUnauthorized("delete user")
-	}
-	u := b.findUser(id)
-	if u == nil {
-		return errf(iggyproto.CodeResourceNotFound, "user %s not found", id)
+	u, err := b.userToManage(a, id, "delete user")
+	if err != nil {
+		return err
 	}
 	if u.ID == 0 {
 		return errf(iggyproto.CodeCannotDeleteUser, "the root user cannot be deleted")
@@ -327,12 +337,9 @@ func (b *Broker) UpdateUser(s *Session, id iggyproto.Identifier, username *strin
 			return err
 		}
 	}
-	if !a.manageUsers() {
-		return errUnauthorized("update user")
-	}
-	u := b.findUser(id)
-	if u == nil {
-		return errf(iggyproto.CodeResourceNotFound, "user %s not found", id)
+	u, err := b.userToManage(a, id, "update user")
+	if err != nil {
+		return err
 	}
 	if username != nil {
 		if o := b.userByName(*username); o != nil && o != u {
@@ -356,12 +363,9 @@ func (b *Broker) UpdatePermissions(s *Session, id iggyproto.Identifier, perms *P
 	if err != nil {
 		return err
 	}
-	if !a.manageUsers() {
-		return errUnauthorized("update permissions")
-	}
-	u := b.findUser(id)
-	if u == nil {
-		return errf(iggyproto.CodeResourceNotFound, "user %s not found", id)
+	u, err := b.userToManage(a, id, "update permissions")
+	if err != nil {
+		return err
 	}
 	if u.ID == 0 {
 		return errf(iggyproto.CodeCannotChangePermissions, "the root user's permissions cannot change")

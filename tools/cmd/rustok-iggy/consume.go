@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/transport"
 )
 
@@ -46,17 +45,11 @@ so running it again with the same --group continues where it stopped.`,
 			if limit < 0 {
 				return usageError("--limit must not be negative")
 			}
-			cfg, err := loadConfig(cmd)
+			ctx, app, closeAll, err := openClient(cmd, slog.LevelWarn)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			app, err := openApp(ctx, cfg, cliLogger(cmd, slog.LevelWarn), compose.WithoutTCPListener(), compose.WithHTTPAddr(""))
-			if err != nil {
-				return err
-			}
-			defer closeApp(app)
+			defer closeAll()
 			out := cmd.OutOrStdout()
 			var (
 				mu      sync.Mutex

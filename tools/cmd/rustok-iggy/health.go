@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/adapters/httpapi"
 	"github.com/rustok/rustok-iggy/transport"
 )
@@ -21,17 +20,11 @@ the topology and the dead letter queue, and prints the report. Exits with
 status 1 when the result is unhealthy (degraded exits 0).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			ctx, app, closeAll, err := openClient(cmd, slog.LevelError)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			app, err := openApp(ctx, cfg, cliLogger(cmd, slog.LevelError), compose.WithoutTCPListener(), compose.WithHTTPAddr(""))
-			if err != nil {
-				return err
-			}
-			defer closeApp(app)
+			defer closeAll()
 			rep := app.Health().Check(ctx)
 			out := cmd.OutOrStdout()
 			if asJSON {

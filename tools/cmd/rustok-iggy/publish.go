@@ -25,6 +25,25 @@ import (
 // maxInputLine bounds one stdin line or JSON file of publish, in bytes.
 const maxInputLine = 16 << 20
 
+// openClient loads the configuration and opens the App as the short-lived
+// commands (publish, consume, replay, dlq, topology, health) need it: no TCP
+// listener, no HTTP server, logging at level and up to stderr, and a
+// context that ends on SIGINT or SIGTERM. The caller defers closeAll, which
+// shuts the App down and then releases the signal context.
+func openClient(cmd *cobra.Command, level slog.Level) (ctx context.Context, app *compose.App, closeAll func(), err error) {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, stop := signalContext(cmd)
+	app, err = openApp(ctx, cfg, cliLogger(cmd, level), compose.WithoutTCPListener(), compose.WithHTTPAddr(""))
+	if err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, app, func() { _ = closeApp(app); stop() }, nil
+}
+
 type publishOptions struct {
 	tenant, eventType, variant, data string
 	correlation, causation, actor    string
@@ -85,17 +104,11 @@ Prints one line per event: id, type, tenant, topic and partition.`,
 				}
 				flagEvents = evs
 			}
-			cfg, err := loadConfig(cmd)
+			ctx, app, closeAll, err := openClient(cmd, slog.LevelWarn)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			app, err := openApp(ctx, cfg, cliLogger(cmd, slog.LevelWarn), compose.WithoutTCPListener(), compose.WithHTTPAddr(""))
-			if err != nil {
-				return err
-			}
-			defer closeApp(app)
+			defer closeAll()
 			p := &publisher{tr: app.Transport(), out: cmd.OutOrStdout(), quiet: o.quiet}
 			switch {
 			case o.file != "":

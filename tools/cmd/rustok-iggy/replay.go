@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/transport"
 )
 
@@ -76,17 +75,11 @@ read. No consumer group's offsets change.`,
 			for _, p := range partitions {
 				req.Partitions = append(req.Partitions, uint32(p))
 			}
-			cfg, err := loadConfig(cmd)
+			ctx, app, closeAll, err := openClient(cmd, slog.LevelWarn)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			app, err := openApp(ctx, cfg, cliLogger(cmd, slog.LevelWarn), compose.WithoutTCPListener(), compose.WithHTTPAddr(""))
-			if err != nil {
-				return err
-			}
-			defer closeApp(app)
+			defer closeAll()
 			out := cmd.OutOrStdout()
 			n := 0
 			res, err := app.Transport().Replay(ctx, req, func(_ context.Context, d transport.Delivery) error {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/transport"
 )
 
@@ -32,17 +31,12 @@ prints each topic's partitions, messages, size and retention, and any
 difference between the existing topics and the configuration.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			ctx, app, closeAll, err := openClient(cmd, slog.LevelError)
 			if err != nil {
 				return err
 			}
-			ctx, stop := signalContext(cmd)
-			defer stop()
-			app, err := openApp(ctx, cfg, cliLogger(cmd, slog.LevelError), compose.WithoutTCPListener(), compose.WithHTTPAddr(""))
-			if err != nil {
-				return err
-			}
-			defer closeApp(app)
+			defer closeAll()
+			cfg := app.Config()
 			stream := cfg.Events.Iggy.Topology.StreamName
 			var topics []topicJSON
 			for _, name := range []string{transport.TopicDomain, transport.TopicSystem, transport.TopicDLQ} {
