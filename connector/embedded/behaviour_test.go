@@ -499,3 +499,39 @@ func TestTopicConfigRoundTrip(t *testing.T) {
 		t.Errorf("Stream = %+v, %v", si, err)
 	}
 }
+
+func TestDedupWindow(t *testing.T) {
+	ctx := context.Background()
+	open := func(window time.Duration) core.Broker {
+		b, err := embedded.Open(ctx, embedded.Config{DataDir: t.TempDir(), DedupWindow: window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = b.Close() })
+		setup(t, b, 1)
+		return b
+	}
+	id := [16]byte{1, 2, 3}
+	msg := core.Message{ID: id, Payload: []byte("once")}
+	for _, tc := range []struct {
+		window time.Duration
+		want   int
+	}{{0, 2}, {time.Minute, 1}} {
+		b := open(tc.window)
+		for range 2 {
+			if err := b.Send(ctx, "s", "t", core.ToPartition(0), []core.Message{msg}); err != nil {
+				t.Fatalf("window %s: Send: %v", tc.window, err)
+			}
+		}
+		got, err := b.Poll(ctx, core.PollRequest{Stream: "s", Topic: "t", Consumer: core.Consumer{Kind: core.SingleConsumer, Name: "c"}, Strategy: core.First(), Count: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Messages) != tc.want {
+			t.Errorf("window %s: %d messages stored after sending one id twice, want %d", tc.window, len(got.Messages), tc.want)
+		}
+	}
+	if err := (embedded.Config{DataDir: "x", DedupWindow: -time.Second}).Validate(); !errors.Is(err, core.ErrInvalid) {
+		t.Errorf("negative dedup_window: Validate() = %v, want ErrInvalid", err)
+	}
+}

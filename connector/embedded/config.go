@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/rustok/rustok-iggy/connector/embedded/broker"
 	"github.com/rustok/rustok-iggy/connector/embedded/logstore"
@@ -44,6 +45,10 @@ type Config struct {
 	// Iggy's default; at most 2 GiB. A topic's MaxSize below it is refused
 	// (core.ErrInvalid), as Iggy does.
 	SegmentSize int64 `yaml:"segment_size"`
+	// DedupWindow drops a message whose id was stored in the same
+	// partition within the window (dedup_window), as Iggy's message
+	// deduplication option does. Default 0: off.
+	DedupWindow time.Duration `yaml:"dedup_window"`
 	// TCPAddr is the "host:port" where the broker also listens on the Iggy
 	// TCP protocol (tcp_addr), so that other processes, the Iggy CLI and
 	// SDKs reach the same data. Port 0 picks a free port (see
@@ -94,6 +99,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := parseFsync(c.Fsync); err != nil {
 		bad("fsync", "%q is not never, interval or always", c.Fsync)
+	}
+	if c.DedupWindow < 0 {
+		bad("dedup_window", "%s is negative", c.DedupWindow)
 	}
 	if c.SegmentSize < 0 || c.SegmentSize > MaxSegmentSize {
 		bad("segment_size", "%d is out of range 0 to %d", c.SegmentSize, int64(MaxSegmentSize))
@@ -161,6 +169,7 @@ func (c Config) brokerConfig() broker.Config {
 		DataDir:      c.DataDir,
 		Fsync:        logstore.FsyncPolicy(c.Fsync),
 		SegmentSize:  c.SegmentSize,
+		DedupWindow:  c.DedupWindow,
 		RootUsername: c.RootUsername,
 		RootPassword: c.RootPassword,
 		Logger:       c.Logger,

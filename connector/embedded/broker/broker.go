@@ -272,6 +272,7 @@ func (b *Broker) openPartition(t *topic, pid uint32, createdAt uint64, fresh boo
 		Fsync:         b.cfg.Fsync,
 		MessageExpiry: exp,
 		MaxSize:       size,
+		DedupWindow:   b.cfg.DedupWindow,
 		Logger:        b.log,
 		Now:           b.cfg.Now,
 	})

@@ -47,6 +47,11 @@ type Config struct {
 	// RetentionInterval is how often message expiry and topic size caps
 	// are enforced (yaml retention_interval); 0 means one minute.
 	RetentionInterval time.Duration
+	// DedupWindow turns on message deduplication, as Iggy's server option
+	// does: a message whose id was already stored in the same partition
+	// within the window is dropped (not stored, no error). 0 (default)
+	// turns it off.
+	DedupWindow time.Duration
 }
 
 // Validate reports every problem of c, joined.
@@ -62,6 +67,9 @@ func (c Config) Validate() error {
 	}
 	if c.SegmentSize < 0 {
 		errs = append(errs, fmt.Errorf("segment_size: %d is negative: %w", c.SegmentSize, core.ErrInvalid))
+	}
+	if c.DedupWindow < 0 {
+		errs = append(errs, fmt.Errorf("dedup_window: %s is negative: %w", c.DedupWindow, core.ErrInvalid))
 	}
 	if c.RetentionInterval < 0 {
 		errs = append(errs, fmt.Errorf("retention_interval: %s is negative: %w", c.RetentionInterval, core.ErrInvalid))
