@@ -1,11 +1,8 @@
 package codec
 
 import (
-	"fmt"
-	"reflect"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/google/uuid"
 
 	"github.com/rustok/rustok-iggy/core"
@@ -45,7 +42,11 @@ import (
 // rejects duplicate keys, indefinite lengths, nesting deeper than 4 levels,
 // maps over 32 pairs, invalid UTF-8, missing required fields, UUIDs that are
 // not exactly 16 bytes, nanoseconds of 1e9 or more, timestamps outside the
-// years 0 to 9999, trailing bytes, and input over MaxEncodedSize.
+// years 0 to 9999, trailing bytes, and input over MaxEncodedSize. Tag 55799
+// (self-described CBOR) is ignored before any value; other tags are refused
+// except tag 1001 on the timestamp and inside the values of unknown keys.
+// null stands for an absent field. The decoder is written by hand, without
+// reflection (cbordec.go lists its exact rules).
 type CBOR struct{}
 
 var _ core.Codec = CBOR{}
@@ -53,80 +54,6 @@ var _ core.Codec = CBOR{}
 // TagExtendedTime is the CBOR tag of the timestamp (RFC 9581 extended
 // time).
 const TagExtendedTime = 1001
-
-// extTime is the content of tag 1001.
-type extTime struct {
-	Seconds int64  `cbor:"1,keyasint"`
-	Nanos   uint32 `cbor:"-9,keyasint,omitempty"`
-}
-
-// cborDecoded is the wire map for decoding; pointers and wireUUID record
-// which keys were present.
-type cborDecoded struct {
-	ID            wireUUID `cbor:"0,keyasint"`
-	EventType     *string  `cbor:"1,keyasint"`
-	SchemaVersion *uint16  `cbor:"2,keyasint"`
-	CorrelationID wireUUID `cbor:"3,keyasint"`
-	CausationID   wireUUID `cbor:"4,keyasint"`
-	TenantID      wireUUID `cbor:"5,keyasint"`
-	TraceID       string   `cbor:"6,keyasint"`
-	Timestamp     *extTime `cbor:"7,keyasint"`
-	ActorID       wireUUID `cbor:"8,keyasint"`
-	EventName     *string  `cbor:"9,keyasint"`
-	EventData     []byte   `cbor:"10,keyasint"`
-	RetryCount    uint32   `cbor:"11,keyasint"`
-}
-
-// wireUUID decodes a 16-byte CBOR byte string without allocating. null
-// counts as absent.
-type wireUUID struct {
-	id  uuid.UUID
-	set bool
-}
-
-// UnmarshalCBOR implements cbor.Unmarshaler. The decoder has checked that
-// b is one well-formed data item.
-func (w *wireUUID) UnmarshalCBOR(b []byte) error {
-	if len(b) == 1 && b[0] == 0xf6 { // null
-		*w = wireUUID{}
-		return nil
-	}
-	// 0x50: major type 2 (byte string), length 16.
-	if len(b) != 17 || b[0] != 0x50 {
-		return fmt.Errorf("want a 16-byte byte string (UUID), got %d bytes starting 0x%02x", len(b), b[0])
-	}
-	copy(w.id[:], b[1:])
-	w.set = true
-	return nil
-}
-
-var cborDec cbor.DecMode
-
-// cborTags registers tag 1001 for extTime.
-func cborTags() cbor.TagSet {
-	tags := cbor.NewTagSet()
-	if err := tags.Add(cbor.TagOptions{EncTag: cbor.EncTagRequired, DecTag: cbor.DecTagRequired},
-		reflect.TypeFor[extTime](), TagExtendedTime); err != nil {
-		panic(err) // programming error, caught by every test
-	}
-	return tags
-}
-
-func init() {
-	tags := cborTags()
-	var err error
-	if cborDec, err = (cbor.DecOptions{
-		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
-		IndefLength:       cbor.IndefLengthForbidden,
-		MaxNestedLevels:   4,
-		MaxArrayElements:  16,
-		MaxMapPairs:       32,
-		UTF8:              cbor.UTF8RejectInvalid,
-		ExtraReturnErrors: cbor.ExtraDecErrorNone,
-	}).DecModeWithTags(tags); err != nil {
-		panic(err)
-	}
-}
 
 // ContentType returns "application/cbor".
 func (CBOR) ContentType() string { return ContentTypeCBOR }
@@ -296,66 +223,3 @@ var (
 	minUnixSeconds = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	maxUnixSeconds = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
 )
-
-// Decode parses a CBOR envelope. Errors wrap ErrDecode; the result does not
-// alias b.
-func (CBOR) Decode(b []byte) (core.Envelope, error) {
-	if err := checkSize("cbor", b); err != nil {
-		return core.Envelope{}, err
-	}
-	var w cborDecoded
-	if err := cborDec.Unmarshal(b, &w); err != nil {
-		return core.Envelope{}, fmt.Errorf("%w: cbor: %w", ErrDecode, err)
-	}
-	var missing []string
-	if !w.ID.set {
-		missing = append(missing, "0 (id)")
-	}
-	if w.EventType == nil {
-		missing = append(missing, "1 (event_type)")
-	}
-	if w.SchemaVersion == nil {
-		missing = append(missing, "2 (schema_version)")
-	}
-	if !w.CorrelationID.set {
-		missing = append(missing, "3 (correlation_id)")
-	}
-	if !w.TenantID.set {
-		missing = append(missing, "5 (tenant_id)")
-	}
-	if w.Timestamp == nil {
-		missing = append(missing, "7 (timestamp)")
-	}
-	if w.EventName == nil {
-		missing = append(missing, "9 (event.type)")
-	}
-	if len(missing) > 0 {
-		return core.Envelope{}, fmt.Errorf("%w: cbor: missing key(s) %v", ErrDecode, missing)
-	}
-	if w.Timestamp.Nanos >= 1e9 {
-		return core.Envelope{}, fmt.Errorf("%w: cbor: timestamp nanoseconds %d out of range", ErrDecode, w.Timestamp.Nanos)
-	}
-	if w.Timestamp.Seconds < minUnixSeconds || w.Timestamp.Seconds > maxUnixSeconds {
-		return core.Envelope{}, fmt.Errorf("%w: cbor: timestamp %d s is outside years 0 to 9999", ErrDecode, w.Timestamp.Seconds)
-	}
-	e := core.Envelope{
-		ID:            w.ID.id,
-		EventType:     *w.EventType,
-		SchemaVersion: *w.SchemaVersion,
-		CorrelationID: w.CorrelationID.id,
-		CausationID:   w.CausationID.id,
-		TenantID:      w.TenantID.id,
-		TraceID:       w.TraceID,
-		ActorID:       w.ActorID.id,
-		Event:         core.Event{Type: *w.EventName},
-		RetryCount:    w.RetryCount,
-	}
-	if w.Timestamp.Seconds != zeroTimeUnix || w.Timestamp.Nanos != 0 {
-		e.Timestamp = time.Unix(w.Timestamp.Seconds, int64(w.Timestamp.Nanos)).UTC()
-	}
-	if len(w.EventData) > 0 {
-		// The decoder copies byte strings, so this does not alias b.
-		e.Event.Data = w.EventData
-	}
-	return e, nil
-}
