@@ -26,6 +26,18 @@ const (
 	bufSize = 16 << 10
 	// tlsHandshakeTimeout bounds a TLS handshake.
 	tlsHandshakeTimeout = 10 * time.Second
+	// smallFrame is the largest request payload read into the
+	// connection's own buffer without charging the memory budget, and the
+	// largest accepted before login (a login is well under 1 KiB).
+	smallFrame = bufSize
+)
+
+// Connection states, guarded by Server.mu.
+const (
+	statePending = iota // not logged in, counted in Server.pending
+	stateAuthed         // logged in, counted in Server.authed
+	stateEvicted        // closed by the pending caps, no longer counted
+	stateGone           // forgotten
 )
 
 // conn is one client connection: one goroutine, one broker session,
@@ -34,6 +46,7 @@ type conn struct {
 	srv    *Server
 	nc     net.Conn
 	remote string
+	ip     string // remote IP, the key of the per-address pending cap
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	log    *slog.Logger
@@ -42,17 +55,44 @@ type conn struct {
 	idle   bool // waiting for the first byte of a request
 	kicked bool // Shutdown woke an idle read
 
-	req []byte // request payload buffer, reused (at most keepBuffer)
-	big []byte // the current frame's big payload buffer, back to bigBufs after it
-	out []byte // response payload buffer, reused while small
+	state int // statePending...; guarded by srv.mu
+
+	// Owned by the connection's goroutine.
+	authed  bool      // logged in (mirrors the session)
+	loginBy time.Time // deadline to log in while !authed; zero: none
+
+	req   []byte    // small request payload buffer, reused (at most smallFrame)
+	big   []byte    // the current frame's assembled payload, back to bigBufs after it
+	parts []*[]byte // the current frame's chunks, back to chunks after it
+	held  int64     // bytes of the memory budget the current frame holds
+	out   []byte    // response payload buffer, reused while small
 }
+
+// refusal is a frame refused from its header alone: answered with status,
+// then the connection is closed without reading the rest.
+type refusal struct {
+	status iggyproto.Code
+	err    error
+}
+
+func (r *refusal) Error() string { return r.err.Error() }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	remote := nc.RemoteAddr().String()
+	ip := remote
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		ip = h
+	}
+	var loginBy time.Time
+	if d := s.cfg.LoginTimeout; d > 0 {
+		loginBy = time.Now().Add(d)
+	}
 	return &conn{
-		srv:    s,
-		nc:     nc,
-		remote: remote,
+		srv:     s,
+		nc:      nc,
+		remote:  remote,
+		ip:      ip,
+		loginBy: loginBy,
 		br:     bufio.NewReaderSize(nc, bufSize),
 		bw:     bufio.NewWriterSize(nc, bufSize),
 		log:    s.log.With("remote", remote),
@@ -89,6 +129,13 @@ func (c *conn) serve() {
 		return
 	}
 	defer sess.close()
+	if sess.authenticated() { // a backend without login
+		if !c.srv.promote(c) {
+			c.log.Warn("connection refused: too many connections", "max_connections", c.srv.cfg.MaxConnections)
+			return
+		}
+		c.authed = true
+	}
 	c.log.Debug("connected")
 	for {
 		if !c.serveOne(sess) {
@@ -97,15 +144,15 @@ func (c *conn) serve() {
 	}
 }
 
-// handshake runs the TLS handshake within tlsHandshakeTimeout (or the idle
-// timeout, if shorter), counting as idle so Shutdown can cut it short.
+// handshake runs the TLS handshake within tlsHandshakeTimeout (or the
+// login deadline, if sooner), counting as idle so Shutdown can cut it short.
 func (c *conn) handshake(tc *tls.Conn) bool {
-	d := tlsHandshakeTimeout
-	if it := c.srv.cfg.IdleTimeout; it > 0 && it < d {
-		d = it
+	deadline := time.Now().Add(tlsHandshakeTimeout)
+	if !c.loginBy.IsZero() && c.loginBy.Before(deadline) {
+		deadline = c.loginBy
 	}
 	// Deadline first: a Shutdown kick (only while idle) must come after it.
-	_ = tc.SetDeadline(time.Now().Add(d))
+	_ = tc.SetDeadline(deadline)
 	c.setIdle(true)
 	if c.srv.closing.Load() {
 		return false
@@ -122,11 +169,20 @@ func (c *conn) handshake(tc *tls.Conn) bool {
 
 // serveOne reads one request and answers it. It reports whether the
 // connection should go on.
+//
+// Deadlines: before login, everything (waiting and reading) ends at the
+// login deadline; once logged in, the wait for a request ends after
+// IdleTimeout. A started frame must arrive whole within ReadTimeout (and
+// before the login deadline).
 func (c *conn) serveOne(sess session) bool {
-	// Deadline first: a Shutdown kick (only while idle) must come after it.
-	if d := c.srv.cfg.IdleTimeout; d > 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(d))
+	var wait time.Time
+	if !c.authed {
+		wait = c.loginBy
+	} else if d := c.srv.cfg.IdleTimeout; d > 0 {
+		wait = time.Now().Add(d)
 	}
+	// Deadline first: a Shutdown kick (only while idle) must come after it.
+	_ = c.nc.SetReadDeadline(wait)
 	c.setIdle(true)
 	if c.srv.closing.Load() {
 		return false
@@ -138,26 +194,45 @@ func (c *conn) serveOne(sess session) bool {
 		return false
 	}
 	// A request has started: undo a shutdown kick (it is served in full)
-	// and bound the rest of the frame by the idle timeout.
-	if d := c.srv.cfg.IdleTimeout; d > 0 {
-		_ = c.nc.SetReadDeadline(time.Now().Add(d))
-	} else {
-		_ = c.nc.SetReadDeadline(time.Time{})
+	// and bound the rest of the frame.
+	var frameBy time.Time
+	if d := c.srv.cfg.ReadTimeout; d > 0 {
+		frameBy = time.Now().Add(d)
 	}
+	if !c.authed && !c.loginBy.IsZero() && (frameBy.IsZero() || c.loginBy.Before(frameBy)) {
+		frameBy = c.loginBy
+	}
+	_ = c.nc.SetReadDeadline(frameBy)
 
-	code, payload, ferr := c.readFrame()
+	code, payload, ferr := c.readFrame(frameBy)
 	if ferr != nil {
-		var fe *iggyproto.FrameError
-		if !errors.As(ferr, &fe) {
+		c.releaseReq()
+		var rf *refusal
+		if !errors.As(ferr, &rf) {
 			c.logReadErr(ferr)
 			return false
 		}
-		c.log.Debug("refused frame", "err", ferr)
-		return c.writeResponse(iggyproto.CodeOf(ferr), reply{}) && !fe.Desync
+		c.log.Debug("refused frame; closing", "err", ferr)
+		c.writeResponse(rf.status, reply{})
+		return false
 	}
 
 	resp, herr := c.call(sess, code, payload)
 	c.releaseReq()
+	if now := sess.authenticated(); now != c.authed {
+		if now && !c.srv.promote(c) {
+			c.log.Warn("login refused: too many connections", "max_connections", c.srv.cfg.MaxConnections)
+			c.writeResponse(iggyproto.CodeError, reply{})
+			return false
+		}
+		if !now {
+			c.srv.demote(c)
+			if d := c.srv.cfg.LoginTimeout; d > 0 {
+				c.loginBy = time.Now().Add(d)
+			}
+		}
+		c.authed = now
+	}
 	if herr != nil {
 		status := iggyproto.CodeOf(herr)
 		if status == 0 {
@@ -199,51 +274,88 @@ func (c *conn) call(sess session, code uint32, payload []byte) (resp reply, err 
 	return sess.handle(code, payload, c.out[:0])
 }
 
-// readFrame reads one whole request frame with iggyproto.ReadRequest. The
-// payload lands in the connection's small buffer, or for a frame bigger
-// than keepBuffer in a buffer from bigBufs when one is free (otherwise
-// ReadRequest grows a new one only as bytes arrive, so a declared length
-// alone allocates little). I/O errors are returned as they are (the
-// connection is over). A frame refused for its size is drained so the
-// connection stays in step and comes back as a *iggyproto.FrameError; a
-// length below 4 cannot be drained (FrameError.Desync) and closes the
-// connection after the answer.
-func (c *conn) readFrame() (uint32, []byte, error) {
-	buf := c.req[:0]
-	if hdr, err := c.br.Peek(iggyproto.RequestHeaderSize); err == nil {
-		n := int64(binary.LittleEndian.Uint32(hdr)) - 4
-		if n > int64(cap(buf)) && n > keepBuffer && n <= int64(c.srv.cfg.MaxSendFrame) {
-			if b := bigBufs.get(int(n)); b != nil {
-				buf = b
-			}
-		}
-	}
-	f, err := iggyproto.ReadRequest(c.br, buf, iggyproto.Limits{MaxSendPayload: c.srv.cfg.MaxSendFrame})
+// readFrame reads one whole request frame. A payload of at most
+// smallFrame bytes lands in the connection's own buffer; a bigger one is
+// read in chunks of chunkSize, each charged to the server's memory budget
+// before it is read (waiting for budget until frameBy, which stops reading
+// the socket meanwhile), then assembled. So the memory a frame holds is
+// what arrived of it, never its declared length. I/O errors are returned
+// as they are (the connection is over). A frame refused from its header
+// (length below 4, over its limit, or over smallFrame before login) comes
+// back as a *refusal, with its payload unread. Call releaseReq after.
+func (c *conn) readFrame(frameBy time.Time) (uint32, []byte, error) {
+	h, err := iggyproto.ReadRequestHeader(c.br)
 	if err != nil {
-		var fe *iggyproto.FrameError
-		if errors.As(err, &fe) && !fe.Desync && fe.Remaining > 0 {
-			if derr := iggyproto.DiscardPayload(c.br, fe.Remaining); derr != nil {
-				return 0, nil, derr
-			}
+		return 0, nil, unexpected(err)
+	}
+	if err := iggyproto.CheckRequestHeader(h, iggyproto.Limits{MaxSendPayload: c.srv.cfg.MaxSendFrame}); err != nil {
+		return 0, nil, &refusal{status: iggyproto.CodeOf(err), err: err}
+	}
+	n := h.PayloadSize()
+	if n <= smallFrame {
+		if cap(c.req) < n {
+			c.req = make([]byte, 0, smallFrame)
 		}
-		return 0, nil, err
+		buf := c.req[:n]
+		if _, err := io.ReadFull(c.br, buf); err != nil {
+			return 0, nil, unexpected(err)
+		}
+		return uint32(h.Command), buf, nil
 	}
-	switch {
-	case cap(f.Payload) > keepBuffer:
-		c.big = f.Payload[:0]
-	case cap(f.Payload) > cap(c.req):
-		c.req = f.Payload[:0]
+	if !c.authed {
+		return 0, nil, &refusal{status: iggyproto.CodeUnauthenticated,
+			err: fmt.Errorf("%s payload of %d bytes before login (limit %d)", h.Command, n, smallFrame)}
 	}
-	return uint32(f.Command), f.Payload, nil
+	for rest := n; rest > 0; {
+		k := min(rest, chunkSize)
+		if err := c.srv.budget.acquire(int64(k), frameBy, c.srv.kill); err != nil {
+			return 0, nil, fmt.Errorf("%s payload of %d bytes, %d received: %w", h.Command, n, n-rest, err)
+		}
+		c.held += int64(k)
+		part := chunks.Get().(*[]byte)
+		c.parts = append(c.parts, part)
+		if _, err := io.ReadFull(c.br, (*part)[:k]); err != nil {
+			return 0, nil, unexpected(err)
+		}
+		rest -= k
+	}
+	if len(c.parts) == 1 {
+		return uint32(h.Command), (*c.parts[0])[:n], nil
+	}
+	buf := bigBufs.get(n)
+	if buf == nil {
+		buf = make([]byte, 0, n)
+	}
+	for _, part := range c.parts {
+		buf = append(buf, (*part)[:min(chunkSize, n-len(buf))]...)
+		chunks.Put(part)
+	}
+	c.parts = c.parts[:0]
+	c.big = buf
+	return uint32(h.Command), buf, nil
 }
 
-// releaseReq hands a big request buffer back to bigBufs once the handler
-// returned (the broker keeps no request bytes after it returns).
+func unexpected(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// releaseReq gives back what the current frame holds: its chunks, its
+// assembled buffer (to bigBufs) and its share of the memory budget. The
+// broker keeps no request bytes after the handler returned.
 func (c *conn) releaseReq() {
+	for _, part := range c.parts {
+		chunks.Put(part)
+	}
+	c.parts = c.parts[:0]
 	if c.big != nil {
 		bigBufs.put(c.big)
 		c.big = nil
 	}
+	c.srv.budget.release(c.held)
+	c.held = 0
 }
 
 // releaseOut keeps resp's buffer for the next response while it is small.
@@ -284,9 +396,12 @@ func (c *conn) logReadErr(err error) {
 		c.mu.Lock()
 		kicked := c.kicked
 		c.mu.Unlock()
-		if kicked {
+		switch {
+		case kicked:
 			c.log.Debug("closed idle connection for shutdown")
-		} else {
+		case !c.authed:
+			c.log.Info("closed a connection that did not log in in time", "login_timeout", c.srv.cfg.LoginTimeout)
+		default:
 			c.log.Info("closed idle connection", "idle_timeout", c.srv.cfg.IdleTimeout)
 		}
 	default:

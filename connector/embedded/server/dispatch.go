@@ -43,6 +43,8 @@ type brokerSession struct {
 
 func (bs *brokerSession) close() { bs.b.CloseSession(bs.s) }
 
+func (bs *brokerSession) authenticated() bool { return bs.loggedIn }
+
 var errUnauthenticated = &iggyproto.Error{Code: iggyproto.CodeUnauthenticated, Msg: "not logged in"}
 
 // handle decodes one request, calls the broker and encodes the answer.

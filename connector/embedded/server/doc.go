@@ -29,12 +29,22 @@
 //
 //   - A frame whose length field is below 4 is answered InvalidCommand (3)
 //     and the connection closed (Iggy answers and reads on, out of step).
-//   - A refused frame (over 10 MiB for a control command, over MaxSendFrame
-//     for SendMessages, or a SendMessages before login) is read to its end
-//     before the answer, so the connection stays in step; Iggy answers
-//     without draining it. Iggy has no SendMessages frame cap.
-//   - MaxConnections caps open connections (Iggy has no cap); a connection
-//     over it is closed at once.
+//   - A frame over its limit (10 MiB for a control command, MaxSendFrame
+//     for SendMessages, 16 KiB before login) is answered from its header
+//     (InvalidCommand, or Unauthenticated before login) and the connection
+//     closed without reading the rest. Iggy has no SendMessages frame cap.
+//   - A SendMessages before login of at most 16 KiB is read and answered
+//     Unauthenticated, keeping the connection in step.
+//   - Hostile clients (none of this is in Iggy): a connection must log in
+//     within LoginTimeout; MaxConnections caps logged-in connections only,
+//     while connections not logged in yet have their own caps, in total
+//     and per IP address, where a new connection evicts the oldest pending
+//     one, so silent connections cannot keep a client from logging in.
+//     Frame payloads are buffered as they arrive in 1 MiB chunks charged
+//     to MaxFrameMemory, shared by all connections; when it is spent,
+//     sockets are no longer read (TCP backpressure). A frame must arrive
+//     whole within ReadTimeout; responses are bounded by WriteTimeout, and
+//     logged-in connections by IdleTimeout.
 //   - GetSnapshotFile (11), FlushUnsavedBuffer (102) and DeleteSegments
 //     (503), which the Go SDK never sends, are answered InvalidCommand.
 //     GetMe (20), PurgeStream (205) and PurgeTopic (305) are served.

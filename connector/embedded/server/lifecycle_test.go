@@ -23,6 +23,8 @@ const (
 	fakePanic   = 7002
 	fakeFail    = 7003 // answers the u32 code in its payload as an error
 	fakeOneByte = 7004 // returns a 1-byte payload (a handler bug)
+	fakeLogin   = 7005 // logs the session in (requireLogin)
+	fakeLogout  = 7006
 )
 
 // fakeBackend stands in for the broker in lifecycle tests.
@@ -30,6 +32,9 @@ type fakeBackend struct {
 	opened, closed atomic.Int32
 	started        chan struct{} // fakeBlock signals here
 	release        chan struct{} // fakeBlock waits for this
+	// requireLogin makes sessions start logged out (fakeLogin logs in);
+	// otherwise they count as logged in from the start.
+	requireLogin bool
 }
 
 func newFakeBackend() *fakeBackend {
@@ -38,10 +43,15 @@ func newFakeBackend() *fakeBackend {
 
 func (f *fakeBackend) open(net.Addr) (session, error) {
 	f.opened.Add(1)
-	return &fakeSession{f: f}, nil
+	return &fakeSession{f: f, in: !f.requireLogin}, nil
 }
 
-type fakeSession struct{ f *fakeBackend }
+type fakeSession struct {
+	f  *fakeBackend
+	in bool
+}
+
+func (s *fakeSession) authenticated() bool { return s.in }
 
 func (s *fakeSession) handle(code uint32, payload, out []byte) (reply, error) {
 	switch code {
@@ -61,6 +71,12 @@ func (s *fakeSession) handle(code uint32, payload, out []byte) (reply, error) {
 		return reply{}, &iggyproto.Error{Code: iggyproto.Code(binary.LittleEndian.Uint32(payload))}
 	case fakeOneByte:
 		return reply{head: append(out, 1)}, nil
+	case fakeLogin:
+		s.in = true
+		return reply{}, nil
+	case fakeLogout:
+		s.in = false
+		return reply{}, nil
 	}
 	return reply{}, &iggyproto.Error{Code: iggyproto.CodeInvalidCommand}
 }
@@ -69,7 +85,11 @@ func (s *fakeSession) close() { s.f.closed.Add(1) }
 
 func startFake(t *testing.T, cfg Config) (*Server, *fakeBackend, string) {
 	t.Helper()
-	f := newFakeBackend()
+	return startFakeWith(t, newFakeBackend(), cfg)
+}
+
+func startFakeWith(t *testing.T, f *fakeBackend, cfg Config) (*Server, *fakeBackend, string) {
+	t.Helper()
 	cfg.Addr = "127.0.0.1:0"
 	s, err := newServer(f, cfg)
 	if err != nil {
@@ -328,8 +348,8 @@ func TestCloseIsIdempotent(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	err := Config{MaxConnections: -1, IdleTimeout: -1, WriteTimeout: -1, MaxSendFrame: -1}.Validate()
-	for _, key := range []string{"max_connections", "idle_timeout", "write_timeout", "max_send_frame"} {
+	err := Config{MaxConnections: -1, MaxPendingConnections: -1, MaxPendingPerAddr: -1, MaxSendFrame: -1, MaxFrameMemory: -1}.Validate()
+	for _, key := range []string{"max_connections", "max_pending_connections", "max_pending_per_addr", "max_send_frame", "max_frame_memory"} {
 		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(key)) {
 			t.Errorf("Validate does not name %s: %v", key, err)
 		}

@@ -60,13 +60,6 @@ func TestRawBadFrames(t *testing.T) {
 	code(iggyproto.CodeInvalidClientID, frame(21, binary.LittleEndian.AppendUint32(nil, 0)))
 	// SendMessages with an empty batch / broken metadata.
 	code(iggyproto.CodeInvalidCommand, frame(101, []byte{200, 0, 0, 0}))
-	// Oversized control frame: drained, answered 3, still in step.
-	go func() { _, _ = c.Write(frame(202, make([]byte, MaxControlFrame+10))) }()
-	st, _, err := readResponse(c)
-	if err != nil || st != uint32(iggyproto.CodeInvalidCommand) {
-		t.Fatalf("oversized: %d %v", st, err)
-	}
-	code(0, frame(1, nil))
 	// Trailing bytes after a valid request are ignored.
 	st, p := roundTrip(t, c, frame(202, append([]byte{2, 'o', 'k'}, 1, 2, 3)))
 	if st != 0 || len(p) < 33 {
@@ -76,6 +69,12 @@ func TestRawBadFrames(t *testing.T) {
 	raw := binary.LittleEndian.AppendUint32(nil, 2)
 	raw = binary.LittleEndian.AppendUint32(raw, 1)
 	code(iggyproto.CodeInvalidCommand, raw)
+	expectClosed(t, c)
+
+	// Oversized control frame: answered 3 from its header, then closed.
+	c = dial(t, e.addr)
+	rawLogin(t, c)
+	code(iggyproto.CodeInvalidCommand, frame(202, make([]byte, MaxControlFrame+10))[:8])
 	expectClosed(t, c)
 }
 

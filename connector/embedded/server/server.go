@@ -22,8 +22,25 @@ var ErrServerClosed = errors.New("iggy server: closed")
 const (
 	// DefaultAddr is Iggy's default TCP address.
 	DefaultAddr = "127.0.0.1:8090"
-	// DefaultMaxConnections caps concurrent connections.
+	// DefaultMaxConnections caps concurrent logged-in connections.
 	DefaultMaxConnections = 1000
+	// DefaultMaxPendingConnections caps connections not logged in yet.
+	DefaultMaxPendingConnections = 256
+	// DefaultMaxPendingPerAddr caps connections not logged in yet from
+	// one IP address.
+	DefaultMaxPendingPerAddr = 16
+	// DefaultLoginTimeout is the time a connection has to log in.
+	DefaultLoginTimeout = 10 * time.Second
+	// DefaultIdleTimeout closes a logged-in connection silent for this
+	// long. Iggy's SDKs send a heartbeat (ping) every 5 s by default.
+	DefaultIdleTimeout = 5 * time.Minute
+	// DefaultReadTimeout bounds receiving one frame after its first byte.
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultWriteTimeout bounds writing one response.
+	DefaultWriteTimeout = 30 * time.Second
+	// DefaultMaxFrameMemory is the in-flight frame memory budget shared
+	// by all connections (compare Kafka's queued.max.request.bytes).
+	DefaultMaxFrameMemory = 256 << 20
 	// DefaultMaxSendFrame caps one SendMessages frame: one maximal message
 	// (64 000 000 payload bytes, 100 000 user-header bytes) plus room for
 	// the rest of a batch.
@@ -43,20 +60,49 @@ type Config struct {
 	// configuration (it must hold a certificate). Default nil: plain TCP,
 	// as Iggy.
 	TLS *tls.Config
-	// MaxConnections caps the number of open connections; a connection
-	// accepted above the cap is closed at once. Default 1000.
+	// MaxConnections caps the number of logged-in connections; a login
+	// above the cap is answered with an error (code 1) and the connection
+	// closed. Connections not logged in yet never take these slots.
+	// Default DefaultMaxConnections (1000).
 	MaxConnections int
-	// IdleTimeout closes a connection that sends no request for this long
-	// (and bounds the time to receive the rest of a frame). Default 0: no
-	// timeout, as Iggy (the Go SDK pings every 5 s).
+	// MaxPendingConnections caps connections that have not logged in yet,
+	// from all addresses. When it is reached, a new connection evicts the
+	// oldest pending one, so silent connections can never keep a client
+	// from reaching login. Default DefaultMaxPendingConnections (256).
+	MaxPendingConnections int
+	// MaxPendingPerAddr caps connections not logged in yet from one IP
+	// address; above it the address's oldest pending connection is
+	// evicted. Default DefaultMaxPendingPerAddr (16).
+	MaxPendingPerAddr int
+	// LoginTimeout is the time a connection has, from accept (TLS
+	// handshake included), to log in; then it is closed. Negative: none.
+	// Default DefaultLoginTimeout (10 s).
+	LoginTimeout time.Duration
+	// IdleTimeout closes a logged-in connection that sends no request for
+	// this long; keep it well above the clients' heartbeat interval (5 s
+	// in Iggy's SDKs). Negative: none (Iggy's behaviour).
+	// Default DefaultIdleTimeout (5 min).
 	IdleTimeout time.Duration
-	// WriteTimeout bounds writing one response. Default 0: none, as Iggy.
+	// ReadTimeout bounds receiving one whole frame once its first byte
+	// arrived; a frame stalled longer is dropped with its connection.
+	// Negative: none. Default DefaultReadTimeout (30 s).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds writing one response. Negative: none.
+	// Default DefaultWriteTimeout (30 s).
 	WriteTimeout time.Duration
 	// MaxSendFrame caps the payload of one SendMessages frame, in bytes.
 	// Iggy has no such cap (only per-message caps); a bigger frame is
-	// read and discarded and answered with InvalidCommand (3).
+	// answered with InvalidCommand (3) and the connection closed at once.
 	// Default DefaultMaxSendFrame (128 MiB).
 	MaxSendFrame int
+	// MaxFrameMemory is the budget, in bytes, for request payloads in
+	// flight, shared by all connections. Payloads are buffered as their
+	// bytes arrive, in chunks charged to the budget; when it is spent,
+	// connections wanting more stop being read (TCP backpressure) until
+	// memory is released. Frames of at most 16 KiB are not charged.
+	// Must be at least MaxSendFrame. Default DefaultMaxFrameMemory
+	// (256 MiB).
+	MaxFrameMemory int64
 	// Logger receives connection and error logs. Default: discard.
 	Logger *slog.Logger
 }
@@ -67,14 +113,20 @@ func (c Config) Validate() error {
 	if c.MaxConnections < 0 {
 		errs = append(errs, fmt.Errorf("max_connections: %d is negative", c.MaxConnections))
 	}
-	if c.IdleTimeout < 0 {
-		errs = append(errs, fmt.Errorf("idle_timeout: %v is negative", c.IdleTimeout))
+	if c.MaxPendingConnections < 0 {
+		errs = append(errs, fmt.Errorf("max_pending_connections: %d is negative", c.MaxPendingConnections))
 	}
-	if c.WriteTimeout < 0 {
-		errs = append(errs, fmt.Errorf("write_timeout: %v is negative", c.WriteTimeout))
+	if c.MaxPendingPerAddr < 0 {
+		errs = append(errs, fmt.Errorf("max_pending_per_addr: %d is negative", c.MaxPendingPerAddr))
 	}
 	if c.MaxSendFrame < 0 {
 		errs = append(errs, fmt.Errorf("max_send_frame: %d is negative", c.MaxSendFrame))
+	}
+	if c.MaxFrameMemory < 0 {
+		errs = append(errs, fmt.Errorf("max_frame_memory: %d is negative", c.MaxFrameMemory))
+	}
+	if d := c.withDefaults(); d.MaxFrameMemory < int64(d.MaxSendFrame) {
+		errs = append(errs, fmt.Errorf("max_frame_memory: %d is below max_send_frame %d", d.MaxFrameMemory, d.MaxSendFrame))
 	}
 	if c.TLS != nil && len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil && c.TLS.GetConfigForClient == nil {
 		errs = append(errs, errors.New("tls: no certificate"))
@@ -89,13 +141,37 @@ func (c Config) withDefaults() Config {
 	if c.MaxConnections == 0 {
 		c.MaxConnections = DefaultMaxConnections
 	}
+	if c.MaxPendingConnections == 0 {
+		c.MaxPendingConnections = DefaultMaxPendingConnections
+	}
+	if c.MaxPendingPerAddr == 0 {
+		c.MaxPendingPerAddr = DefaultMaxPendingPerAddr
+	}
+	c.LoginTimeout = orDefault(c.LoginTimeout, DefaultLoginTimeout)
+	c.IdleTimeout = orDefault(c.IdleTimeout, DefaultIdleTimeout)
+	c.ReadTimeout = orDefault(c.ReadTimeout, DefaultReadTimeout)
+	c.WriteTimeout = orDefault(c.WriteTimeout, DefaultWriteTimeout)
 	if c.MaxSendFrame == 0 {
 		c.MaxSendFrame = DefaultMaxSendFrame
+	}
+	if c.MaxFrameMemory == 0 {
+		c.MaxFrameMemory = max(DefaultMaxFrameMemory, int64(c.MaxSendFrame))
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
+}
+
+// orDefault maps 0 to def and a negative duration to 0 (none).
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
 
 // backend opens one session per connection. The broker-backed
@@ -111,6 +187,8 @@ type session interface {
 	// (built by appending to out, which it may reuse), or an error whose
 	// Iggy code is sent. payload is only valid until handle returns.
 	handle(code uint32, payload []byte, out []byte) (reply, error)
+	// authenticated reports whether the session is logged in now.
+	authenticated() bool
 	// close ends the session (the broker forgets the client and its group
 	// memberships). Called exactly once, after the last handle.
 	close()
@@ -136,6 +214,12 @@ type Server struct {
 	ln        net.Listener
 	addr      *net.TCPAddr
 	conns     map[*conn]struct{}
+	authed    int                // logged-in connections (MaxConnections)
+	pending   []*conn            // not logged in yet, oldest first
+	pendingBy map[string][]*conn // pending by remote IP, oldest first
+	budget    *memBudget         // in-flight frame memory
+	kill      chan struct{}      // closed when connections are closed forcibly
+	killOnce  sync.Once
 	serving   bool
 	closed    bool          // Shutdown or Close called
 	closing   atomic.Bool   // mirrors closed, read by connections without mu
@@ -153,8 +237,11 @@ func newServer(b backend, cfg Config) (*Server, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "iggy-server"),
 		backend: b,
-		conns:   make(map[*conn]struct{}),
-		done:    make(chan struct{}),
+		conns:     make(map[*conn]struct{}),
+		pendingBy: make(map[string][]*conn),
+		budget:    newMemBudget(cfg.MaxFrameMemory),
+		kill:      make(chan struct{}),
+		done:      make(chan struct{}),
 	}, nil
 }
 
@@ -277,14 +364,9 @@ func (s *Server) accept(nc net.Conn) {
 		_ = nc.Close()
 		return
 	}
-	if len(s.conns) >= s.cfg.MaxConnections {
-		s.mu.Unlock()
-		s.log.Warn("connection refused: too many connections", "remote", nc.RemoteAddr().String(), "max", s.cfg.MaxConnections)
-		_ = nc.Close()
-		return
-	}
 	c := newConn(s, nc)
 	s.conns[c] = struct{}{}
+	s.addPendingLocked(c)
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
@@ -294,9 +376,80 @@ func (s *Server) accept(nc net.Conn) {
 	}()
 }
 
+// addPendingLocked registers c as not logged in, first evicting the
+// oldest pending connection of its address, or of all, when a cap is
+// reached. The evicted connection is closed at once and no longer counted.
+func (s *Server) addPendingLocked(c *conn) {
+	if same := s.pendingBy[c.ip]; len(same) >= s.cfg.MaxPendingPerAddr {
+		s.evictLocked(same[0], "max_pending_per_addr")
+	}
+	if len(s.pending) >= s.cfg.MaxPendingConnections {
+		s.evictLocked(s.pending[0], "max_pending_connections")
+	}
+	c.state = statePending
+	s.pending = append(s.pending, c)
+	s.pendingBy[c.ip] = append(s.pendingBy[c.ip], c)
+}
+
+func (s *Server) evictLocked(c *conn, limit string) {
+	s.dropPendingLocked(c)
+	c.state = stateEvicted
+	c.log.Info("closed a connection that had not logged in: pending limit reached", "limit", limit)
+	_ = c.nc.Close()
+}
+
+func (s *Server) dropPendingLocked(c *conn) {
+	s.pending = removeConn(s.pending, c)
+	if rest := removeConn(s.pendingBy[c.ip], c); len(rest) > 0 {
+		s.pendingBy[c.ip] = rest
+	} else {
+		delete(s.pendingBy, c.ip)
+	}
+}
+
+func removeConn(cs []*conn, c *conn) []*conn {
+	for i, x := range cs {
+		if x == c {
+			return append(cs[:i], cs[i+1:]...)
+		}
+	}
+	return cs
+}
+
+// promote moves c from pending to logged in. It reports false, leaving c
+// pending, when all MaxConnections slots are taken or c was evicted.
+func (s *Server) promote(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.state != statePending || s.authed >= s.cfg.MaxConnections {
+		return false
+	}
+	s.dropPendingLocked(c)
+	c.state = stateAuthed
+	s.authed++
+	return true
+}
+
+// demote moves a logged-in c back to pending (after a logout).
+func (s *Server) demote(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.state == stateAuthed {
+		s.authed--
+		s.addPendingLocked(c)
+	}
+}
+
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	switch c.state {
+	case statePending:
+		s.dropPendingLocked(c)
+	case stateAuthed:
+		s.authed--
+	}
+	c.state = stateGone
 	s.mu.Unlock()
 }
 
@@ -357,6 +510,7 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) closeConns() {
+	s.killOnce.Do(func() { close(s.kill) })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
@@ -372,6 +526,13 @@ func (s *Server) wait() {
 	if done != nil {
 		<-done
 	}
+}
+
+// pendingCount returns the number of connections not logged in (tests).
+func (s *Server) pendingCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
 }
 
 // connCount returns the number of open connections (tests).
