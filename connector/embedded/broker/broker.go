@@ -33,6 +33,9 @@ type Broker struct {
 	userIDs  slab
 	clients  map[uint32]*Session
 
+	throttle *throttle                // login attempts (throttle.go)
+	sleep    func(time.Duration) bool // waits for a login turn; tests replace it
+
 	nextClient   atomic.Uint32
 	readBytes    atomic.Uint64
 	writtenBytes atomic.Uint64
@@ -79,6 +82,8 @@ func Open(cfg Config) (*Broker, error) {
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	b.throttle = newThrottle(cfg.LoginThrottleBase, cfg.LoginThrottleMax)
+	b.sleep = b.sleepReal
 	b.retentionHook = testRetentionHook
 	fail := func(err error) (*Broker, error) {
 		_ = b.closePartitions()

@@ -52,6 +52,15 @@ type Config struct {
 	// within the window is dropped (not stored, no error). 0 (default)
 	// turns it off.
 	DedupWindow time.Duration
+	// LoginThrottleBase is the delay imposed on a login attempt after the
+	// first failures (3 are free) for its username or source address; it
+	// doubles with each further failure up to LoginThrottleMax, and a
+	// success resets it (yaml login_throttle_base). 0 means
+	// DefaultLoginThrottleBase (100 ms); negative turns throttling off.
+	LoginThrottleBase time.Duration
+	// LoginThrottleMax caps that delay (yaml login_throttle_max). 0 means
+	// DefaultLoginThrottleMax (500 ms).
+	LoginThrottleMax time.Duration
 }
 
 // Validate reports every problem of c, joined.
@@ -70,6 +79,9 @@ func (c Config) Validate() error {
 	}
 	if c.DedupWindow < 0 {
 		errs = append(errs, fmt.Errorf("dedup_window: %s is negative: %w", c.DedupWindow, core.ErrInvalid))
+	}
+	if c.LoginThrottleMax < 0 {
+		errs = append(errs, fmt.Errorf("login_throttle_max: %s is negative: %w", c.LoginThrottleMax, core.ErrInvalid))
 	}
 	if c.RetentionInterval < 0 {
 		errs = append(errs, fmt.Errorf("retention_interval: %s is negative: %w", c.RetentionInterval, core.ErrInvalid))
@@ -104,6 +116,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RetentionInterval == 0 {
 		c.RetentionInterval = DefaultRetentionInterval
+	}
+	if c.LoginThrottleBase == 0 {
+		c.LoginThrottleBase = DefaultLoginThrottleBase
+	}
+	if c.LoginThrottleMax == 0 {
+		c.LoginThrottleMax = DefaultLoginThrottleMax
 	}
 	return c
 }

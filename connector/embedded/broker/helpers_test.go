@@ -58,6 +58,7 @@ func newEnv(t *testing.T, mods ...func(*Config)) *env {
 		t.Fatalf("Open: %v", err)
 	}
 	e := &env{t: t, b: b, clk: clk, cfg: cfg}
+	b.sleep = func(d time.Duration) bool { clk.Advance(d); return true }
 	e.root = b.NewSystemSession("127.0.0.1:1")
 	t.Cleanup(func() {
 		if e.b != nil {

@@ -11,6 +11,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rustok/rustok-iggy/connector/iggyproto"
 )
@@ -101,11 +102,22 @@ func validStatus(st UserStatus) error {
 // length, 44 password length, 42 unknown user, 47 inactive, 42 wrong
 // password. Returns the user id. The password check runs outside the
 // broker's lock.
+//
+// Attempts are throttled per username and per source address (see
+// Config.LoginThrottleBase): after a few failures each attempt waits for its
+// turn, up to LoginThrottleMax after the previous one, and one that would
+// wait over 20 s is refused at once (42) without checking the password. A
+// success resets both. An unknown user costs a password hash like a known
+// one, so timing does not tell them apart.
 func (b *Broker) Login(s *Session, username, password string) (uint32, error) {
 	if err := validUsername(username); err != nil {
 		return 0, err
 	}
 	if err := validPassword(password); err != nil {
+		return 0, err
+	}
+	keys := []string{"user:" + username, sourceKey(s.addr)}
+	if err := b.awaitLoginTurn(keys); err != nil {
 		return 0, err
 	}
 	b.mu.RLock()
@@ -121,6 +133,7 @@ func (b *Broker) Login(s *Session, username, password string) (uint32, error) {
 	}
 	b.mu.RUnlock()
 	if u == nil {
+		checkPassword(dummyHash(), password) // same cost as a known user
 		return 0, errf(iggyproto.CodeInvalidCredentials, "invalid credentials")
 	}
 	if status != UserActive {
@@ -129,7 +142,53 @@ func (b *Broker) Login(s *Session, username, password string) (uint32, error) {
 	if !checkPassword(hash, password) {
 		return 0, errf(iggyproto.CodeInvalidCredentials, "invalid credentials")
 	}
-	return b.bind(s, u)
+	id, err := b.bind(s, u)
+	if err == nil {
+		b.throttle.succeed(keys...)
+	}
+	return id, err
+}
+
+// awaitLoginTurn waits for the login attempt's turn on keys (see Login).
+func (b *Broker) awaitLoginTurn(keys []string) error {
+	now := b.cfg.Now()
+	turn, ok := b.throttle.reserve(now, keys...)
+	if !ok {
+		b.log.Warn("login refused: too many failed attempts", "keys", keys, "retry_in", turn.Sub(now))
+		return errf(iggyproto.CodeInvalidCredentials, "too many failed logins; retry in %v", turn.Sub(now).Round(time.Second))
+	}
+	if d := turn.Sub(now); d > 0 {
+		if !b.sleep(d) {
+			return errf(iggyproto.CodeError, "broker closed")
+		}
+	}
+	return nil
+}
+
+// sleep waits d, or until the broker closes (false). Tests replace it.
+func (b *Broker) sleepReal(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-b.stop:
+		return false
+	}
+}
+
+// RootPasswordIsDefault reports whether the root user (id 0) still has
+// DefaultRootPassword, as on a fresh data directory without
+// Config.RootPassword. It costs one password hash.
+func (b *Broker) RootPasswordIsDefault() bool {
+	b.mu.RLock()
+	u := b.users[0]
+	var hash string
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	b.mu.RUnlock()
+	return u != nil && checkPassword(hash, DefaultRootPassword)
 }
 
 // bind logs s in as u if u still exists.
@@ -153,7 +212,13 @@ func hashToken(token string) string {
 
 // LoginWithToken authenticates s with a personal access token: 20 unknown
 // token, 54 expired, 47 inactive user. Returns the user id.
+//
+// Attempts are throttled per source address, as Login's.
 func (b *Broker) LoginWithToken(s *Session, token string) (uint32, error) {
+	keys := []string{sourceKey(s.addr)}
+	if err := b.awaitLoginTurn(keys); err != nil {
+		return 0, err
+	}
 	h := hashToken(token)
 	now := b.nowMicros()
 	b.mu.RLock()
@@ -183,7 +248,11 @@ func (b *Broker) LoginWithToken(s *Session, token string) (uint32, error) {
 	case status != UserActive:
 		return 0, errf(iggyproto.CodeUserInactive, "user %d is inactive", found.ID)
 	}
-	return b.bind(s, found)
+	id, err := b.bind(s, found)
+	if err == nil {
+		b.throttle.succeed(keys...)
+	}
+	return id, err
 }
 
 // Logout makes s anonymous again (40 if not logged in). Group memberships

@@ -93,9 +93,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 		remote:  remote,
 		ip:      ip,
 		loginBy: loginBy,
-		br:     bufio.NewReaderSize(nc, bufSize),
-		bw:     bufio.NewWriterSize(nc, bufSize),
-		log:    s.log.With("remote", remote),
+		br:      bufio.NewReaderSize(nc, bufSize),
+		bw:      bufio.NewWriterSize(nc, bufSize),
+		log:     s.log.With("remote", remote),
 	}
 }
 

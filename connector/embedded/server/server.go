@@ -234,9 +234,9 @@ func newServer(b backend, cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	return &Server{
-		cfg:     cfg,
-		log:     cfg.Logger.With("component", "iggy-server"),
-		backend: b,
+		cfg:       cfg,
+		log:       cfg.Logger.With("component", "iggy-server"),
+		backend:   b,
 		conns:     make(map[*conn]struct{}),
 		pendingBy: make(map[string][]*conn),
 		budget:    newMemBudget(cfg.MaxFrameMemory),
