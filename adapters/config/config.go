@@ -178,6 +178,31 @@ type Embedded struct {
 	// Fsync is the fsync policy: "never", "interval" (default) or
 	// "always". rustok-iggy extension.
 	Fsync Fsync `yaml:"fsync"`
+
+	// Limits of the Iggy TCP listener against hostile or broken clients
+	// (rustok-iggy extensions; Iggy has none of them). For each, 0 takes
+	// the default; a negative duration turns that timeout off.
+
+	// LoginTimeout is the time a connection has to log in. Default 10s.
+	LoginTimeout time.Duration `yaml:"login_timeout"`
+	// IdleTimeout closes a logged-in connection silent for this long; keep
+	// it well above the clients' heartbeat interval (5s). Default 5m.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// ReadTimeout bounds receiving one request frame. Default 30s.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing one response. Default 30s.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// MaxConnections caps logged-in connections. Default 1000.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxPendingConnections caps connections not logged in yet; a new one
+	// evicts the oldest. Default 256.
+	MaxPendingConnections int `yaml:"max_pending_connections"`
+	// MaxPendingPerAddr caps connections not logged in yet from one IP
+	// address. Default 16.
+	MaxPendingPerAddr int `yaml:"max_pending_per_addr"`
+	// MaxFrameMemory is the memory budget in bytes for request frames in
+	// flight, shared by all connections. Default 268435456 (256 MiB).
+	MaxFrameMemory int64 `yaml:"max_frame_memory"`
 }
 
 // Remote is the events.iggy.remote: section.

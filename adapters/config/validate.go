@@ -70,6 +70,17 @@ func (c Config) Validate() error {
 	if embedded && e.TCPPort != 0 && e.TCPPort == e.HTTPPort {
 		v.add(p+".embedded.http_port", "is the same as tcp_port (%d)", e.TCPPort)
 	}
+	for _, c := range []struct {
+		key string
+		n   int
+	}{{"max_connections", e.MaxConnections}, {"max_pending_connections", e.MaxPendingConnections}, {"max_pending_per_addr", e.MaxPendingPerAddr}} {
+		if c.n < 0 {
+			v.add(p+".embedded."+c.key, "is %d; want 0 (default) or more", c.n)
+		}
+	}
+	if e.MaxFrameMemory < 0 {
+		v.add(p+".embedded.max_frame_memory", "is %d; want 0 (default) or more", e.MaxFrameMemory)
+	}
 	if !validHost(e.BindAddress) {
 		v.add(p+".embedded.bind_address", "is %q; want an IP address or host name", e.BindAddress)
 	}

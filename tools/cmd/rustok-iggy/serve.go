@@ -47,6 +47,37 @@ type serveOptions struct {
 	// HTTPAddr is where /health, /metrics and /ping are served ("host:port",
 	// port 0 picks one); "" serves no HTTP.
 	HTTPAddr string
+	// Listener limits (server.Config); 0 takes the server's default, a
+	// negative duration turns that timeout off.
+	LoginTimeout, IdleTimeout, ReadTimeout, WriteTimeout time.Duration
+	MaxConnections, MaxPending, MaxPendingPerAddr         int
+	MaxFrameMemory                                       int64
+	// AllowDefaultPassword lets serve listen off loopback while root still
+	// has the default password (throwaway setups only).
+	AllowDefaultPassword bool
+}
+
+// serverConfig returns the Iggy TCP listener's configuration.
+func (o serveOptions) serverConfig(tlsCfg *tls.Config, logger *slog.Logger) server.Config {
+	return server.Config{Addr: o.TCPAddr, TLS: tlsCfg, Logger: logger,
+		LoginTimeout: o.LoginTimeout, IdleTimeout: o.IdleTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
+		MaxConnections: o.MaxConnections, MaxPendingConnections: o.MaxPending, MaxPendingPerAddr: o.MaxPendingPerAddr,
+		MaxFrameMemory: o.MaxFrameMemory}
+}
+
+// isLoopback reports whether the host of addr ("host:port") only reaches
+// this machine: a loopback IP or "localhost". An empty host (all
+// interfaces) is not.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func newServeCmd(rf *rootFlags) *cobra.Command {
@@ -74,7 +105,21 @@ embedded.bind_address:embedded.http_port (off when http_port is 0).
 --http-addr "" turns it off whatever the config says.
 
 The root user is created on the first start from IGGY_ROOT_USERNAME and
-IGGY_ROOT_PASSWORD (default iggy / iggy).`,
+IGGY_ROOT_PASSWORD (default iggy / iggy). serve refuses to listen on a
+non-loopback address while root still has the default password (set
+IGGY_ROOT_PASSWORD on the first start, or change it), unless
+--allow-default-password is given; it warns when it listens off loopback
+without TLS.
+
+The listener limits defend against hostile clients (see docs/security.md):
+connections must log in within --login-timeout; connections not logged in
+yet are capped (--max-pending, --max-pending-per-addr; a new one evicts the
+oldest) and never take the --max-connections slots of logged-in clients;
+request payloads in flight share --max-frame-memory (when it is spent,
+sockets are not read: TCP backpressure). With --config they come from
+embedded.login_timeout, idle_timeout, read_timeout, write_timeout,
+max_connections, max_pending_connections, max_pending_per_addr and
+max_frame_memory; flags win.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			eff, err := resolveServeOptions(rf.configPath, opts, cmd)
@@ -95,6 +140,20 @@ IGGY_ROOT_PASSWORD (default iggy / iggy).`,
 	f.StringVar(&opts.TLSKey, "tls-key", "", "TLS private key `file` (PEM)")
 	f.StringVar(&opts.HTTPAddr, "http-addr", "", "HTTP `address` (host:port; port 0 picks one) for /health, /metrics, /ping;\n"+
 		"default: off, or with --config embedded.bind_address:http_port (http_port 0: off)")
+	f.DurationVar(&opts.LoginTimeout, "login-timeout", server.DefaultLoginTimeout, "time a connection has to log in (negative: none)")
+	f.DurationVar(&opts.IdleTimeout, "idle-timeout", server.DefaultIdleTimeout,
+		"close a logged-in connection silent this long; keep above the clients' heartbeat (5s) (negative: none)")
+	f.DurationVar(&opts.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "time to receive one whole request frame (negative: none)")
+	f.DurationVar(&opts.WriteTimeout, "write-timeout", server.DefaultWriteTimeout, "time to write one response (negative: none)")
+	f.IntVar(&opts.MaxConnections, "max-connections", server.DefaultMaxConnections, "cap on logged-in connections")
+	f.IntVar(&opts.MaxPending, "max-pending", server.DefaultMaxPendingConnections,
+		"cap on connections not logged in yet (a new one evicts the oldest)")
+	f.IntVar(&opts.MaxPendingPerAddr, "max-pending-per-addr", server.DefaultMaxPendingPerAddr,
+		"cap on connections not logged in yet from one IP address")
+	f.Int64Var(&opts.MaxFrameMemory, "max-frame-memory", server.DefaultMaxFrameMemory,
+		"`bytes` of request frames in flight, shared by all connections")
+	f.BoolVar(&opts.AllowDefaultPassword, "allow-default-password", false,
+		"listen off loopback even though root still has the default password (throwaway setups only)")
 	return cmd
 }
 
@@ -121,6 +180,31 @@ func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Comma
 		}
 		if !changed("fsync") && emb.Fsync != "" {
 			eff.Fsync = string(emb.Fsync)
+		}
+		durations := []struct {
+			flag string
+			dst  *time.Duration
+			v    time.Duration
+		}{{"login-timeout", &eff.LoginTimeout, emb.LoginTimeout}, {"idle-timeout", &eff.IdleTimeout, emb.IdleTimeout},
+			{"read-timeout", &eff.ReadTimeout, emb.ReadTimeout}, {"write-timeout", &eff.WriteTimeout, emb.WriteTimeout}}
+		for _, d := range durations {
+			if !changed(d.flag) && d.v != 0 {
+				*d.dst = d.v
+			}
+		}
+		counts := []struct {
+			flag string
+			dst  *int
+			v    int
+		}{{"max-connections", &eff.MaxConnections, emb.MaxConnections}, {"max-pending", &eff.MaxPending, emb.MaxPendingConnections},
+			{"max-pending-per-addr", &eff.MaxPendingPerAddr, emb.MaxPendingPerAddr}}
+		for _, c := range counts {
+			if !changed(c.flag) && c.v != 0 {
+				*c.dst = c.v
+			}
+		}
+		if !changed("max-frame-memory") && emb.MaxFrameMemory != 0 {
+			eff.MaxFrameMemory = emb.MaxFrameMemory
 		}
 		if !changed("http-addr") {
 			eff.HTTPAddr = ""
@@ -180,7 +264,22 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 	if err != nil {
 		return fmt.Errorf("open broker: %w", err)
 	}
-	srv, err := server.New(b, server.Config{Addr: o.TCPAddr, TLS: tlsCfg, Logger: logger})
+	if !isLoopback(o.TCPAddr) {
+		if b.RootPasswordIsDefault() {
+			if !o.AllowDefaultPassword {
+				_ = b.Close()
+				return fmt.Errorf("refusing to listen on %s (not loopback) while the root user has the default password: "+
+					"set %s (and %s) before the first start or change the password, or pass --allow-default-password "+
+					"for a throwaway setup", o.TCPAddr, envRootPassword, envRootUsername)
+			}
+			logger.Warn("listening off loopback with the default root password (--allow-default-password)", "addr", o.TCPAddr)
+		}
+		if tlsCfg == nil {
+			logger.Warn("listening off loopback without TLS: passwords and messages cross the network in clear; see --tls-cert",
+				"addr", o.TCPAddr)
+		}
+	}
+	srv, err := server.New(b, o.serverConfig(tlsCfg, logger))
 	if err != nil {
 		_ = b.Close()
 		return err
