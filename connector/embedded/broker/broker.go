@@ -33,6 +33,10 @@ type Broker struct {
 	userIDs  slab
 	clients  map[uint32]*Session
 
+	// storageFault is the last failed append, cleared by the next
+	// successful one (StorageFault).
+	storageFault atomic.Pointer[storageFault]
+
 	throttle *throttle                // login attempts (throttle.go)
 	sleep    func(time.Duration) bool // waits for a login turn; tests replace it
 
@@ -51,6 +55,38 @@ type Broker struct {
 }
 
 const metadataFile = "metadata.json"
+
+// SetWriteFault makes every partition open now fail its writes of message
+// data with err, as a full disk would (see logstore.Partition.SetWriteFault);
+// nil restores them. For fault-injection tests and soak tools.
+func (b *Broker) SetWriteFault(err error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	for _, st := range b.streams {
+		for _, t := range st.topics {
+			for _, p := range t.partitions {
+				if p != nil && p.log != nil {
+					p.log.SetWriteFault(err)
+				}
+			}
+		}
+	}
+}
+
+type storageFault struct {
+	err error
+	at  time.Time
+}
+
+// StorageFault returns when the last append that failed to reach the log
+// store (a full disk, an unwritable data directory) happened and its error, as long as no append succeeded since; nil when writes succeed.
+// Health checks report the broker unhealthy while it is set.
+func (b *Broker) StorageFault() (time.Time, error) {
+	if f := b.storageFault.Load(); f != nil {
+		return f.at, f.err
+	}
+	return time.Time{}, nil
+}
 
 // testRetentionHook is copied into each Broker by Open (tests only).
 var testRetentionHook func(deleted int)

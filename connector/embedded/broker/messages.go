@@ -110,7 +110,12 @@ func (b *Broker) Send(s *Session, streamID, topicID iggyproto.Identifier, p Part
 		case errors.Is(err, core.ErrClosed):
 			return SendResult{}, errf(iggyproto.CodePartitionNotFound, "partition %d is gone", pid)
 		}
+		b.storageFault.Store(&storageFault{err: err, at: b.cfg.Now()})
+		b.log.Error("append failed", "stream", t.stream.id, "topic", t.id, "partition", pid, "err", err)
 		return SendResult{}, errf(iggyproto.CodeError, "append: %v", err)
+	}
+	if b.storageFault.Load() != nil {
+		b.storageFault.Store(nil)
 	}
 	b.writtenBytes.Add(uint64(len(messages)))
 	t.appended.notify()

@@ -66,7 +66,8 @@ type Partition struct {
 	qmu     sync.Mutex
 	queue   []*request
 	closing bool
-	failed  error // sticky fsync failure
+	failed  error                 // sticky fsync failure
+	fault   atomic.Pointer[error] // SetWriteFault
 	wake    chan struct{}
 	quit    chan struct{}
 	wg      sync.WaitGroup

@@ -259,7 +259,11 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 	if len(w.iovs) == 0 {
 		return nil
 	}
-	if err := w.write(act.log, w.iovs, act.size); err != nil {
+	write := w.write
+	if f := p.fault.Load(); f != nil {
+		write = faultyWrite(*f)
+	}
+	if err := write(act.log, w.iovs, act.size); err != nil {
 		// Cut whatever part of the group reached the file; offsets are reused.
 		if terr := act.log.Truncate(act.size); terr != nil {
 			p.log.LogAttrs(context.Background(), slog.LevelError, "cannot cut failed write",
@@ -302,6 +306,31 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 	w.lastTS = ts
 	p.dirty.Store(true)
 	return syncErr
+}
+
+// SetWriteFault makes every later write of message data fail with err, as a
+// full disk would (pass syscall.ENOSPC): half of the first buffer reaches
+// the file, then err is returned; the writer cuts the partial bytes, the
+// appends fail and nothing is published. nil restores normal writes. It is
+// safe for concurrent use; it exists for fault-injection tests and soak
+// tools.
+func (p *Partition) SetWriteFault(err error) {
+	if err == nil {
+		p.fault.Store(nil)
+		return
+	}
+	p.fault.Store(&err)
+}
+
+func faultyWrite(fault error) func(f *os.File, bufs [][]byte, off int64) error {
+	return func(f *os.File, bufs [][]byte, off int64) error {
+		if len(bufs) > 0 {
+			if _, err := f.WriteAt(bufs[0][:len(bufs[0])/2], off); err != nil {
+				return err
+			}
+		}
+		return fault
+	}
 }
 
 // roll closes act and starts a new active segment at its next offset.

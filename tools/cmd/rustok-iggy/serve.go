@@ -50,7 +50,7 @@ type serveOptions struct {
 	// Listener limits (server.Config); 0 takes the server's default, a
 	// negative duration turns that timeout off.
 	LoginTimeout, IdleTimeout, ReadTimeout, WriteTimeout time.Duration
-	MaxConnections, MaxPending, MaxPendingPerAddr         int
+	MaxConnections, MaxPending, MaxPendingPerAddr        int
 	MaxFrameMemory                                       int64
 	// AllowDefaultPassword lets serve listen off loopback while root still
 	// has the default password (throwaway setups only).

@@ -109,9 +109,11 @@ func clients(st broker.Stats) uint32 {
 //     first) and what the broker holds: streams, topics, partitions,
 //     consumer groups, messages and their size, connected clients;
 //   - listener: the Iggy TCP listener accepting connections, and where;
-//   - disk: free space of the file system holding the data directory,
-//     Degraded below 1 GiB or 5 %, or a note that it is not measured on
-//     this platform.
+//   - disk: Unhealthy, with the error, while publishes fail to reach the
+//     data directory (a full disk, a read-only or vanished directory) until
+//     one succeeds again; else free space of the file system holding the
+//     data directory, Degraded below 1 GiB or 5 %, or a note that it is not
+//     measured on this platform.
 func (p *brokerProbe) Health(ctx context.Context) transport.HealthReport {
 	rep := transport.HealthReport{At: time.Now()}
 	add := func(name string, st transport.Status, format string, args ...any) {
@@ -136,7 +138,9 @@ func (p *brokerProbe) Health(ctx context.Context) transport.HealthReport {
 	} else {
 		add(checkListener, transport.Healthy, "accepting Iggy TCP connections on %s", p.tcpURL)
 	}
-	if err != nil || s.pingErr != nil || s.statsErr != nil {
+	if at, ferr := p.b.StorageFault(); ferr != nil {
+		add(checkDisk, transport.Unhealthy, "writes to data dir %s failing since %s: %v", p.dataDir, at.UTC().Format(time.RFC3339), ferr)
+	} else if err != nil || s.pingErr != nil || s.statsErr != nil {
 		add(checkDisk, transport.Unhealthy, "not measured: the broker did not answer")
 	} else {
 		d := diskCheck(s.stats.FreeDiskSpace, s.stats.TotalDiskSpace, p.dataDir)
