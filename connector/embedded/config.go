@@ -59,6 +59,19 @@ type Config struct {
 	// TCPAddr. Default: plain TCP, as Iggy.
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
+	// Limits of the TCP listener against hostile clients; see
+	// server.Config for each. 0 takes the server's default (login 10 s,
+	// idle 5 min, read and write 30 s, 1000 logged-in connections, 256
+	// pending, 16 pending per address, 256 MiB of frames in flight); a
+	// negative duration turns that timeout off.
+	LoginTimeout          time.Duration `yaml:"login_timeout"`
+	IdleTimeout           time.Duration `yaml:"idle_timeout"`
+	ReadTimeout           time.Duration `yaml:"read_timeout"`
+	WriteTimeout          time.Duration `yaml:"write_timeout"`
+	MaxConnections        int           `yaml:"max_connections"`
+	MaxPendingConnections int           `yaml:"max_pending_connections"`
+	MaxPendingPerAddr     int           `yaml:"max_pending_per_addr"`
+	MaxFrameMemory        int64         `yaml:"max_frame_memory"`
 	// RootUsername and RootPassword are the root user's credentials, set
 	// when the data directory is created (root_username, root_password;
 	// 3 to 50 and 3 to 100 bytes). Empty fields take IGGY_ROOT_USERNAME and

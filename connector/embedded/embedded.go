@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,8 +80,16 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 		members: make(map[*Member]struct{}),
 		done:    make(chan struct{}),
 	}
+	if cfg.TCPAddr != "" && !isLoopback(cfg.TCPAddr) && bk.RootPasswordIsDefault() {
+		_ = bk.Close()
+		return nil, fmt.Errorf("embedded: tcp listener on %s (not loopback) while the root user has the default password; "+
+			"set root_password or IGGY_ROOT_PASSWORD before the data directory is created: %w", cfg.TCPAddr, core.ErrInvalid)
+	}
 	if cfg.TCPAddr != "" {
-		srv, err := server.New(bk, server.Config{Addr: cfg.TCPAddr, TLS: tlsCfg, Logger: cfg.Logger})
+		srv, err := server.New(bk, server.Config{Addr: cfg.TCPAddr, TLS: tlsCfg, Logger: cfg.Logger,
+			LoginTimeout: cfg.LoginTimeout, IdleTimeout: cfg.IdleTimeout, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+			MaxConnections: cfg.MaxConnections, MaxPendingConnections: cfg.MaxPendingConnections,
+			MaxPendingPerAddr: cfg.MaxPendingPerAddr, MaxFrameMemory: cfg.MaxFrameMemory})
 		if err != nil {
 			_ = bk.Close()
 			return nil, fmt.Errorf("embedded: tcp listener: %w: %w", core.ErrInvalid, err)
@@ -171,4 +180,18 @@ func (b *Broker) Ping(ctx context.Context) (time.Duration, error) {
 		return 0, fmt.Errorf("embedded: ping: %w", b.fail(err))
 	}
 	return time.Since(start), nil
+}
+
+// isLoopback reports whether the host of addr only reaches this machine
+// (a loopback IP or "localhost"); an empty host means all interfaces.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

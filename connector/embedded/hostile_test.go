@@ -1,0 +1,22 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/rustok/rustok-iggy/core"
+)
+
+// A listener off loopback with the default root password is refused before
+// anything is bound.
+func TestListenerOffLoopbackNeedsARealRootPassword(t *testing.T) {
+	t.Setenv("IGGY_ROOT_PASSWORD", "")
+	_, err := Open(context.Background(), Config{DataDir: t.TempDir(), Fsync: "never", TCPAddr: "0.0.0.0:0"})
+	if !errors.Is(err, core.ErrInvalid) {
+		t.Fatalf("want a refusal: %v", err)
+	}
+	if !isLoopback("127.0.0.1:0") || isLoopback(":8090") {
+		t.Fatal("isLoopback")
+	}
+}
