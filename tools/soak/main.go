@@ -60,11 +60,8 @@ func main() {
 	pace := flag.Duration("pace", time.Millisecond, "pause between two published batches (keeps the data set small)")
 	flag.Parse()
 	if *child {
-		if err := runChild(*dir, *fsync); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(1)
-		}
-		return
+		fmt.Fprintln(os.Stderr, "child:", runChild(*dir, *fsync)) // returns only on failure
+		os.Exit(1)
 	}
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "rustok-iggy-soak-")
@@ -89,7 +86,8 @@ func main() {
 	}
 }
 
-// runChild opens the broker and serves it until killed.
+// runChild opens the broker and serves it until killed; it returns only
+// when it cannot.
 func runChild(dir, fsync string) error {
 	b, err := broker.Open(broker.Config{DataDir: dir, Fsync: logstore.FsyncPolicy(fsync),
 		RootUsername: rootUser, RootPassword: rootPass})
