@@ -209,7 +209,11 @@ func (c *conn) serveOne(sess session) bool {
 		c.releaseReq()
 		var rf *refusal
 		if !errors.As(ferr, &rf) {
-			c.logReadErr(ferr)
+			if errors.Is(ferr, os.ErrDeadlineExceeded) || errors.Is(ferr, errBudgetWait) {
+				c.log.Info("dropped a frame not received in time", "read_timeout", c.srv.cfg.ReadTimeout, "logged_in", c.authed, "err", ferr)
+			} else {
+				c.logReadErr(ferr)
+			}
 			return false
 		}
 		c.log.Debug("refused frame; closing", "err", ferr)
