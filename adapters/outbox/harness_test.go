@@ -38,29 +38,39 @@ func testLogger(t testing.TB) *slog.Logger {
 // eachDialect runs f against SQLite (always) and PostgreSQL (skipped
 // without a server, failed in CI), each with a fresh, migrated table.
 func eachDialect(t *testing.T, f func(t *testing.T, h *harness)) {
-	t.Run("sqlite", func(t *testing.T) {
-		dir := t.TempDir()
-		db, err := outbox.OpenSQLite(filepath.Join(dir, "app.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		f(t, newHarness(t, outbox.SQLite, db, "", filepath.Join(dir, "app.db-relay.lock")))
-	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn := pgtest.DSN(t)
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		f(t, newHarness(t, outbox.Postgres, db, dsn, ""))
-	})
+	t.Run("sqlite", func(t *testing.T) { f(t, sqliteHarness(t, t.TempDir())) })
+	t.Run("postgres", func(t *testing.T) { f(t, pgHarness(t, "")) })
 }
 
-func newHarness(t *testing.T, d outbox.Dialect, db *sql.DB, dsn, lock string) *harness {
+// sqliteHarness opens dir/app.db with a fresh table.
+func sqliteHarness(t *testing.T, dir string) *harness {
 	t.Helper()
-	table := pgtest.Table(t)
+	db, err := outbox.OpenSQLite(filepath.Join(dir, "app.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return newHarness(t, outbox.SQLite, db, "", filepath.Join(dir, "app.db-relay.lock"), "")
+}
+
+// pgHarness connects to the test server with a fresh table (or the named
+// one).
+func pgHarness(t *testing.T, table string) *harness {
+	t.Helper()
+	dsn := pgtest.DSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return newHarness(t, outbox.Postgres, db, dsn, "", table)
+}
+
+func newHarness(t *testing.T, d outbox.Dialect, db *sql.DB, dsn, lock, table string) *harness {
+	t.Helper()
+	if table == "" {
+		table = pgtest.Table(t)
+	}
 	o, err := outbox.New(outbox.Config{Dialect: d, Table: table})
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +163,7 @@ const partitions = 3
 
 func newBroker(t *testing.T, dedup time.Duration) *broker {
 	t.Helper()
-	b, err := embedded.Open(context.Background(), embedded.Config{DataDir: t.TempDir(), Fsync: "never", DedupWindow: dedup})
+	b, err := embedded.Open(context.Background(), embedded.Config{DataDir: t.TempDir(), Fsync: "never", DedupWindow: dedup, TCPAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}

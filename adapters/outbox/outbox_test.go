@@ -116,10 +116,8 @@ func TestWriteCommitRollback(t *testing.T) {
 
 // The pgx front end writes the same rows, and rolls back the same way.
 func TestWritePgx(t *testing.T) {
-	eachDialect(t, func(t *testing.T, h *harness) {
-		if h.dialect != outbox.Postgres {
-			t.Skip("pgx is PostgreSQL only")
-		}
+	{
+		h := pgHarness(t, "")
 		ctx := context.Background()
 		conn := pgxConn(t, h.dsn)
 		tx, err := conn.Begin(ctx)
@@ -148,7 +146,7 @@ func TestWritePgx(t *testing.T) {
 		if err := h.o.MigratePgx(ctx, conn); err != nil {
 			t.Fatalf("MigratePgx on a migrated table: %v", err)
 		}
-	})
+	}
 }
 
 // The port: the transaction travels in the context.
