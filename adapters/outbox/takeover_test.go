@@ -26,7 +26,6 @@ func TestThreeRelaysTakeover(t *testing.T) {
 		var once sync.Once
 		killed := make(chan struct{})
 		var relays []*outbox.Relay
-		var watches []*watch
 		for i := range 3 {
 			w := newWatch(k.tr, nil)
 			name := fmt.Sprintf("test-%d", i)
@@ -43,7 +42,6 @@ func TestThreeRelaysTakeover(t *testing.T) {
 			}
 			r := h.relay(t, w, outbox.RelayConfig{BatchSize: 25, PollInterval: 20 * time.Millisecond, Name: name})
 			relays = append(relays, r)
-			watches = append(watches, w)
 		}
 		for _, r := range relays {
 			if err := r.Start(ctx); err != nil {
