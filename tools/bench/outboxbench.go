@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/components/forwarder"
 	"github.com/ThreeDotsLabs/watermill/message"
-	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 
@@ -167,7 +167,9 @@ func outboxTarget(ctx context.Context, o *options, base string, d outbox.Dialect
 	if err := ob.Migrate(ctx, db); err != nil {
 		return fail("open", err)
 	}
-	defer func() { _, _ = db.Exec(`DROP TABLE IF EXISTS ` + ob.Table() + `; DROP TABLE IF EXISTS ` + ob.Table() + `_version`) }()
+	defer func() {
+		_, _ = db.Exec(`DROP TABLE IF EXISTS ` + ob.Table() + `; DROP TABLE IF EXISTS ` + ob.Table() + `_version`)
+	}()
 	newRow := func(sc string) Row {
 		r := Row{Target: target, Scenario: sc, Durability: "database default commit", Kind: kindWrite}
 		if d == outbox.Postgres && sc != scOBLatency {
