@@ -393,3 +393,30 @@ func TestRelayPrunes(t *testing.T) {
 		}
 	})
 }
+
+// A large transaction is inserted in several statements and relayed whole.
+func TestLargeTransaction(t *testing.T) {
+	eachDialect(t, func(t *testing.T, h *harness) {
+		k := newBroker(t, 0)
+		evs := make([]core.Envelope, 2500)
+		ids := map[uuid.UUID]bool{}
+		for i := range evs {
+			evs[i] = event([]uuid.UUID{tenantA, tenantB, tenantC}[i%3], i)
+			ids[evs[i].ID] = true
+		}
+		h.write(t, evs...)
+		if n := h.count(t, "1=1"); n != len(evs) {
+			t.Fatalf("%d rows, want %d", n, len(evs))
+		}
+		w := newWatch(k.tr, ids)
+		r := h.relay(t, w, outbox.RelayConfig{PollInterval: 10 * time.Millisecond})
+		if err := r.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		w.wait(t)
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		checkExactlyOnceInOrder(t, k.all(t), ids)
+	})
+}

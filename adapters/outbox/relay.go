@@ -22,7 +22,7 @@ type RelayConfig struct {
 	BatchSize int
 	// PollInterval is how long an active relay with nothing to do waits
 	// before reading again; on PostgreSQL a NOTIFY from a committed Write
-	// wakes it earlier. Default 1s (PostgreSQL), 50ms (SQLite).
+	// wakes it earlier. Default 1s (PostgreSQL), 10ms (SQLite).
 	PollInterval time.Duration
 	// StandbyInterval is how often a standby relay tries to take the lock.
 	// Default 1s.
@@ -77,7 +77,7 @@ func (c RelayConfig) withDefaults(d Dialect) RelayConfig {
 		c.BatchSize = 1000
 	}
 	if d == SQLite {
-		def(&c.PollInterval, 50*time.Millisecond)
+		def(&c.PollInterval, 10*time.Millisecond)
 	} else {
 		def(&c.PollInterval, time.Second)
 	}

@@ -292,7 +292,7 @@ func outboxTarget(ctx context.Context, o *options, base string, d outbox.Dialect
 	if d == outbox.Postgres {
 		r.Notes = append(r.Notes, "relay woken by LISTEN/NOTIFY; commit returned -> PublishBatch returned")
 	} else {
-		r.Notes = append(r.Notes, "relay polling every 50ms; commit returned -> PublishBatch returned")
+		r.Notes = append(r.Notes, "relay polling every 10ms; commit returned -> PublishBatch returned")
 	}
 	rows = append(rows, r)
 	o.logf("%-22s %-28s %s", target, scOBLatency, r.brief())
