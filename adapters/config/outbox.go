@@ -33,7 +33,9 @@ type Outbox struct {
 	// DedupWindow is the embedded broker's message deduplication window
 	// while the outbox is enabled, so a relay's republished batch is
 	// stored once. Default 10m; 0 turns it off. Remote mode: set
-	// [system.message_deduplication] on the Iggy server instead.
+	// [system.message_deduplication] on the Iggy server instead. A DLQ
+	// redrive reuses the event's message id, so it is dropped when the
+	// original is less than the window old.
 	DedupWindow time.Duration `yaml:"dedup_window"`
 }
 
