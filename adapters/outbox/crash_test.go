@@ -14,7 +14,6 @@ import (
 	"github.com/rustok/rustok-iggy/adapters/codec"
 	"github.com/rustok/rustok-iggy/adapters/outbox"
 	"github.com/rustok/rustok-iggy/connector/remote"
-	"github.com/rustok/rustok-iggy/core"
 	"github.com/rustok/rustok-iggy/transport"
 )
 
@@ -116,7 +115,7 @@ func TestCrashChild(t *testing.T) {
 	}
 	w := newWatch(tr, nil)
 	block := make(chan struct{})
-	w.after = func(events []core.Envelope, err error) error {
+	w.after = func(_ int, err error) error {
 		if err != nil {
 			t.Error(err)
 			return err

@@ -29,9 +29,15 @@
 //     over when its session ends (a killed process, a lost connection). On
 //     SQLite writers are serial anyway, and the relay lock is a file lock,
 //     so one relay process per database file.
-//   - A row whose bytes do not decode, or whose event no longer validates,
-//     is marked dead (dead_at, last_error) and skipped; it never blocks the
-//     relay. Status counts dead rows.
+//   - Through a publisher with PublishEncoded (*transport.Transport, see
+//     EncodedPublisher) the stored bytes are published as they are, with the
+//     row's columns as headers; a payload that does not decode then reaches
+//     the consumers, whose subscription sends it to the DLQ with its
+//     provenance. Through a plain core.EventTransport the relay decodes each
+//     row, and a row that does not decode, or whose event no longer
+//     validates, is marked dead (dead_at, last_error). Either way it never
+//     blocks the relay; a row with unusable id columns is marked dead too.
+//     Stats counts dead rows.
 //
 // # Schema
 //
@@ -39,7 +45,8 @@
 // and a "<table>_version" table holding the schema version (SchemaVersion).
 // Write never creates tables: run Migrate at start-up or from a migration
 // tool (the DDL is in DDL). Columns: seq (order), event_id, tenant_id,
-// event_type, topic and partition_key (the target: transport.TopicFor and the
+// event_type, schema_version, correlation_id, causation_id (the header
+// fields), topic and partition_key (the target: transport.TopicFor and the
 // tenant id, Iggy's messages-key), trace_id, content_type, payload (the
 // encoded envelope), created_at, delivered_at, dead_at, last_error.
 package outbox

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -243,9 +244,9 @@ func checkExactlyOnceInOrder(t *testing.T, got []stored, want map[uuid.UUID]bool
 }
 
 // watch wraps a publisher: it records what was published and closes done
-// once every id in want was published successfully at least once. before,
-// if set, runs before each PublishBatch; after, if set, may replace the
-// result.
+// once every id in want was published successfully at least once. after,
+// if set, may replace the result. It offers PublishEncoded (the relay's
+// preferred path) when the publisher has it; batchOnly hides it.
 type watch struct {
 	core.EventTransport
 	mu     sync.Mutex
@@ -253,41 +254,64 @@ type watch struct {
 	got    map[uuid.UUID]int
 	done   chan struct{}
 	closed bool
-	before func(events []core.Envelope)
-	after  func(events []core.Envelope, err error) error
+	after  func(n int, err error) error
 }
 
 func newWatch(pub core.EventTransport, want map[uuid.UUID]bool) *watch {
 	return &watch{EventTransport: pub, want: want, got: map[uuid.UUID]int{}, done: make(chan struct{})}
 }
 
-func (w *watch) PublishBatch(ctx context.Context, events []core.Envelope) error {
-	if w.before != nil {
-		w.before(events)
+// batchOnly is a publisher without PublishEncoded: the relay decodes rows
+// and calls PublishBatch.
+type batchOnly struct{ core.EventTransport }
+
+func (w *watch) record(ids []uuid.UUID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, id := range ids {
+		w.got[id]++
 	}
+	if !w.closed && len(w.want) > 0 {
+		for id := range w.want {
+			if w.got[id] == 0 {
+				return
+			}
+		}
+		w.closed = true
+		close(w.done)
+	}
+}
+
+func (w *watch) PublishBatch(ctx context.Context, events []core.Envelope) error {
 	err := w.EventTransport.PublishBatch(ctx, events)
 	if err == nil {
-		w.mu.Lock()
-		for _, e := range events {
-			w.got[e.ID]++
+		ids := make([]uuid.UUID, len(events))
+		for i := range events {
+			ids[i] = events[i].ID
 		}
-		if !w.closed && len(w.want) > 0 {
-			all := true
-			for id := range w.want {
-				if w.got[id] == 0 {
-					all = false
-					break
-				}
-			}
-			if all {
-				w.closed = true
-				close(w.done)
-			}
-		}
-		w.mu.Unlock()
+		w.record(ids)
 	}
 	if w.after != nil {
-		err = w.after(events, err)
+		err = w.after(len(events), err)
+	}
+	return err
+}
+
+func (w *watch) PublishEncoded(ctx context.Context, events []transport.EncodedEvent) error {
+	ep, ok := w.EventTransport.(outbox.EncodedPublisher)
+	if !ok {
+		return errors.New("watch: the publisher has no PublishEncoded")
+	}
+	err := ep.PublishEncoded(ctx, events)
+	if err == nil {
+		ids := make([]uuid.UUID, len(events))
+		for i := range events {
+			ids[i] = events[i].ID
+		}
+		w.record(ids)
+	}
+	if w.after != nil {
+		err = w.after(len(events), err)
 	}
 	return err
 }

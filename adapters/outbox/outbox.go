@@ -55,12 +55,14 @@ func (o *Outbox) Dialect() Dialect { return o.dialect }
 // the transaction commits.
 func (o *Outbox) Channel() string { return o.channel }
 
-// rowsPerInsert bounds one multi-row INSERT (9 parameters per row, under
+// rowsPerInsert bounds one multi-row INSERT (12 parameters per row, under
 // both databases' parameter limits).
 const rowsPerInsert = 1000
 
 type row struct {
 	id, tenant, typ, topic, trace string
+	correlation, causation        string // causation "" = none
+	schema                        uint16
 	payload                       []byte
 }
 
@@ -80,10 +82,15 @@ func (o *Outbox) encode(events []core.Envelope) ([]row, error) {
 			errs = append(errs, fmt.Errorf("outbox write: event %d (%s): encode: %w", i, e.ID, err))
 			continue
 		}
-		rows = append(rows, row{
+		r := row{
 			id: e.ID.String(), tenant: e.TenantID.String(), typ: e.EventType,
 			topic: transport.TopicFor(e.EventType), trace: e.TraceID, payload: p,
-		})
+			correlation: e.CorrelationID.String(), schema: e.SchemaVersion,
+		}
+		if e.CausationID != uuid.Nil {
+			r.causation = e.CausationID.String()
+		}
+		rows = append(rows, r)
 	}
 	return rows, errors.Join(errs...)
 }
@@ -192,13 +199,13 @@ func (o *Outbox) insertStatement(rows []row, nowMicro int64) (string, []any) {
 	b.Grow(120 + len(rows)*48)
 	b.WriteString("INSERT INTO ")
 	b.WriteString(o.table)
-	cols := 8
+	cols := 11
+	b.WriteString(" (event_id, tenant_id, event_type, schema_version, correlation_id, causation_id, topic, partition_key, trace_id, content_type, payload")
 	if o.dialect == SQLite {
-		cols = 9
-		b.WriteString(" (event_id, tenant_id, event_type, topic, partition_key, trace_id, content_type, payload, created_at) VALUES ")
-	} else {
-		b.WriteString(" (event_id, tenant_id, event_type, topic, partition_key, trace_id, content_type, payload) VALUES ")
+		cols = 12
+		b.WriteString(", created_at")
 	}
+	b.WriteString(") VALUES ")
 	args := make([]any, 0, len(rows)*cols)
 	ct := o.codec.ContentType()
 	n := 0
@@ -220,11 +227,14 @@ func (o *Outbox) insertStatement(rows []row, nowMicro int64) (string, []any) {
 			}
 		}
 		b.WriteByte(')')
-		var trace any
+		var trace, causation any
 		if r.trace != "" {
 			trace = r.trace
 		}
-		args = append(args, r.id, r.tenant, r.typ, r.topic, r.tenant, trace, ct, r.payload)
+		if r.causation != "" {
+			causation = r.causation
+		}
+		args = append(args, r.id, r.tenant, r.typ, int32(r.schema), r.correlation, causation, r.topic, r.tenant, trace, ct, r.payload)
 		if o.dialect == SQLite {
 			args = append(args, nowMicro)
 		}

@@ -78,7 +78,7 @@ func (s *pgStore) tryLock(ctx context.Context) (bool, error) {
 }
 
 func (s *pgStore) fetch(ctx context.Context, n int) ([]pending, error) {
-	rows, err := s.conn.Query(ctx, `SELECT seq, event_id::text, tenant_id::text, content_type, payload FROM `+s.o.table+
+	rows, err := s.conn.Query(ctx, `SELECT seq, event_id::text, tenant_id::text, content_type, payload, event_type, schema_version, correlation_id::text, causation_id::text, trace_id FROM `+s.o.table+
 		` WHERE delivered_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT $1`, n)
 	if err != nil {
 		return nil, err
@@ -87,7 +87,7 @@ func (s *pgStore) fetch(ctx context.Context, n int) ([]pending, error) {
 	out := make([]pending, 0, n)
 	for rows.Next() {
 		var p pending
-		if err := rows.Scan(&p.seq, &p.id, &p.tenant, &p.contentType, &p.payload); err != nil {
+		if err := rows.Scan(p.dest()...); err != nil {
 			return nil, err
 		}
 		out = append(out, p)

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -129,6 +130,28 @@ type pending struct {
 	id, tenant  string
 	contentType string
 	payload     []byte
+	eventType   string
+	schema      int32
+	correlation string
+	causation   sql.NullString
+	trace       sql.NullString
+}
+
+// rowColumns is what fetch selects, in pending's Scan order.
+const rowColumns = `seq, event_id, tenant_id, content_type, payload, event_type, schema_version, correlation_id, causation_id, trace_id`
+
+func (p *pending) dest() []any {
+	return []any{&p.seq, &p.id, &p.tenant, &p.contentType, &p.payload, &p.eventType, &p.schema, &p.correlation, &p.causation, &p.trace}
+}
+
+// EncodedPublisher is the publisher capability the relay prefers, found by
+// type assertion (*transport.Transport has it): the stored bytes are
+// published as they are, with the row's columns as the headers, instead of
+// being decoded and encoded again by PublishBatch. A row whose payload does
+// not decode then reaches the consumers, which send it to the DLQ with its
+// provenance; through a plain core.EventTransport it is marked dead here.
+type EncodedPublisher interface {
+	PublishEncoded(ctx context.Context, events []transport.EncodedEvent) error
 }
 
 // store is the relay's database side; one per Relay, used by its goroutine
@@ -154,12 +177,12 @@ type store interface {
 // table (in one or several processes): one is active, the others stand by
 // and take over when the active relay's database session ends.
 //
-// Each batch: read up to BatchSize pending rows in seq order; decode each
-// by its content type (a row that does not decode, or whose decoded id
-// differs from its event_id, is marked dead); PublishBatch them through the
-// publisher, which must be a Streaming transport such as
-// *transport.Transport (message id = event id); mark the published rows
-// delivered. If publishing fails, the rows of every tenant with a failed
+// Each batch: read up to BatchSize pending rows in seq order; publish them
+// through the publisher, a Streaming transport such as *transport.Transport
+// (message id = event id): with PublishEncoded when it has it (the stored
+// bytes as they are), else decoded by content type (a row that does not
+// decode, or whose decoded id differs from its event_id, is marked dead)
+// with PublishBatch; mark the published rows delivered. If publishing fails, the rows of every tenant with a failed
 // event stay pending (the others are marked) and the relay retries with
 // backoff while keeping the lock: a tenant's later events are never
 // published before its earlier ones.
@@ -358,33 +381,59 @@ func (r *Relay) relay(ctx context.Context, rows []pending) (pubErr, dbErr error)
 	// does not republish the batch.
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	events := make([]core.Envelope, 0, len(rows))
-	seqs := make([]int64, 0, len(rows)) // seq of events[i]
+	seqs := make([]int64, 0, len(rows)) // seq of the i-th published event
 	tenants := make([]string, 0, len(rows))
 	var dead uint64
-	for i := range rows {
-		p := &rows[i]
-		e, err := decodeRow(p)
-		if err != nil {
-			if err := r.st.markDead(mctx, p.seq, err.Error()); err != nil {
-				return nil, fmt.Errorf("outbox relay %s: mark seq %d dead: %w", r.o.table, p.seq, err)
-			}
-			r.log.LogAttrs(ctx, slog.LevelError, "outbox row dead", slog.Int64("seq", p.seq), slog.String("event_id", p.id), slog.String("error", err.Error()))
-			dead++
-			continue
+	markDead := func(p *pending, err error) error {
+		if err := r.st.markDead(mctx, p.seq, err.Error()); err != nil {
+			return fmt.Errorf("outbox relay %s: mark seq %d dead: %w", r.o.table, p.seq, err)
 		}
-		events = append(events, e)
-		seqs = append(seqs, p.seq)
-		tenants = append(tenants, p.tenant)
+		r.log.LogAttrs(ctx, slog.LevelError, "outbox row dead", slog.Int64("seq", p.seq), slog.String("event_id", p.id), slog.String("error", err.Error()))
+		dead++
+		return nil
 	}
-	if len(events) == 0 {
+	var publish func() error
+	if ep, ok := r.pub.(EncodedPublisher); ok {
+		events := make([]transport.EncodedEvent, 0, len(rows))
+		for i := range rows {
+			p := &rows[i]
+			e, err := encodedRow(p)
+			if err != nil {
+				if err := markDead(p, err); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			events = append(events, e)
+			seqs = append(seqs, p.seq)
+			tenants = append(tenants, p.tenant)
+		}
+		publish = func() error { return ep.PublishEncoded(ctx, events) }
+	} else {
+		events := make([]core.Envelope, 0, len(rows))
+		for i := range rows {
+			p := &rows[i]
+			e, err := decodeRow(p)
+			if err != nil {
+				if err := markDead(p, err); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			events = append(events, e)
+			seqs = append(seqs, p.seq)
+			tenants = append(tenants, p.tenant)
+		}
+		publish = func() error { return r.pub.PublishBatch(ctx, events) }
+	}
+	if len(seqs) == 0 {
 		r.count(0, dead)
 		return nil, nil
 	}
-	err := r.pub.PublishBatch(ctx, events)
+	err := publish()
 	done := seqs
 	if err != nil {
-		pubErr = fmt.Errorf("outbox relay %s: publish %d event(s): %w", r.o.table, len(events), err)
+		pubErr = fmt.Errorf("outbox relay %s: publish %d event(s): %w", r.o.table, len(seqs), err)
 		var be *transport.BatchError
 		if !errors.As(err, &be) {
 			return pubErr, nil
@@ -392,20 +441,18 @@ func (r *Relay) relay(ctx context.Context, rows []pending) (pubErr, dbErr error)
 		failedTenant := map[string]bool{}
 		failed := make(map[int]bool, len(be.Failed))
 		for _, f := range be.Failed {
-			if f.Index < 0 || f.Index >= len(events) {
+			if f.Index < 0 || f.Index >= len(seqs) {
 				continue
 			}
+			failed[f.Index] = true
 			if errors.Is(f.Err, core.ErrInvalid) && !isTransient(f.Err) {
-				// Invalid now (e.g. a newer validation rule): never
-				// publishable, so it must not block its tenant.
+				// Never publishable: it must not block its tenant.
 				if err := r.st.markDead(mctx, seqs[f.Index], f.Err.Error()); err != nil {
 					return pubErr, fmt.Errorf("outbox relay %s: mark seq %d dead: %w", r.o.table, seqs[f.Index], err)
 				}
 				dead++
-				failed[f.Index] = true
 				continue
 			}
-			failed[f.Index] = true
 			failedTenant[tenants[f.Index]] = true
 		}
 		done = make([]int64, 0, len(seqs))
@@ -439,6 +486,25 @@ func (r *Relay) count(relayed, dead uint64) {
 
 func isTransient(err error) bool {
 	return errors.Is(err, core.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// encodedRow turns a row into an EncodedEvent, parsing its ids.
+func encodedRow(p *pending) (transport.EncodedEvent, error) {
+	e := transport.EncodedEvent{EventType: p.eventType, SchemaVersion: uint16(p.schema), TraceID: p.trace.String, ContentType: p.contentType, Payload: p.payload}
+	var err1, err2, err3, err4 error
+	e.ID, err1 = uuid.Parse(p.id)
+	e.TenantID, err2 = uuid.Parse(p.tenant)
+	e.CorrelationID, err3 = uuid.Parse(p.correlation)
+	if p.causation.Valid {
+		e.CausationID, err4 = uuid.Parse(p.causation.String)
+	}
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return e, fmt.Errorf("outbox row %d: %w: bad id column: %v", p.seq, core.ErrInvalid, err)
+	}
+	if p.schema < 0 || p.schema > 65535 {
+		return e, fmt.Errorf("outbox row %d: %w: schema_version %d out of range", p.seq, core.ErrInvalid, p.schema)
+	}
+	return e, nil
 }
 
 // decodeRow decodes a row's payload by its content type and checks it is

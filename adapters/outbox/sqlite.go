@@ -79,7 +79,7 @@ func (s *sqliteStore) tryLock(ctx context.Context) (bool, error) {
 }
 
 func (s *sqliteStore) fetch(ctx context.Context, n int) ([]pending, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, event_id, tenant_id, content_type, payload FROM `+s.o.table+
+	rows, err := s.db.QueryContext(ctx, `SELECT `+rowColumns+` FROM `+s.o.table+
 		` WHERE delivered_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?`, n)
 	if err != nil {
 		return nil, err
@@ -88,7 +88,7 @@ func (s *sqliteStore) fetch(ctx context.Context, n int) ([]pending, error) {
 	out := make([]pending, 0, n)
 	for rows.Next() {
 		var p pending
-		if err := rows.Scan(&p.seq, &p.id, &p.tenant, &p.contentType, &p.payload); err != nil {
+		if err := rows.Scan(p.dest()...); err != nil {
 			return nil, err
 		}
 		out = append(out, p)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/rustok/rustok-iggy/adapters/outbox"
-	"github.com/rustok/rustok-iggy/core"
 )
 
 // Three relays against one PostgreSQL table while writers commit: the first
@@ -29,7 +28,7 @@ func TestThreeRelaysTakeover(t *testing.T) {
 		for i := range 3 {
 			w := newWatch(k.tr, nil)
 			name := fmt.Sprintf("test-%d", i)
-			w.after = func(events []core.Envelope, err error) error {
+			w.after = func(_ int, err error) error {
 				once.Do(func() {
 					// This relay is active and its batch is in the broker:
 					// kill its session before it marks.

@@ -148,6 +148,24 @@ func (c *countingPub) PublishBatch(ctx context.Context, events []core.Envelope) 
 	return err
 }
 
+// PublishEncoded keeps the relay on its fast path (the transport's
+// PublishEncoded: stored bytes published as they are).
+func (c *countingPub) PublishEncoded(ctx context.Context, events []transport.EncodedEvent) error {
+	err := c.EventTransport.(outbox.EncodedPublisher).PublishEncoded(ctx, events)
+	if err == nil {
+		if c.rec {
+			now := time.Now()
+			for i := range events {
+				c.at.Store(events[i].ID, now)
+			}
+		}
+		if c.n.Add(int64(len(events))) >= c.want {
+			c.once.Do(func() { close(c.done) })
+		}
+	}
+	return err
+}
+
 func outboxTarget(ctx context.Context, o *options, base string, d outbox.Dialect, dsn, tag string) []Row {
 	target := "rustok-outbox-" + map[outbox.Dialect]string{outbox.Postgres: "pg", outbox.SQLite: "sqlite"}[d]
 	var rows []Row
