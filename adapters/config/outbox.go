@@ -9,8 +9,10 @@ import (
 // Outbox is the events.outbox: section: the transactional outbox and its
 // relay (package adapters/outbox).
 type Outbox struct {
-	// Enabled turns the outbox relay on in the application (compose) and
-	// in `rustok-iggy outbox relay`. Default false.
+	// Enabled marks the outbox as in use: the embedded broker then runs
+	// with DedupWindow. The relay itself runs where it is started:
+	// `rustok-iggy outbox relay`, or compose.OpenOutbox + StartRelay in the
+	// application (App.Start does not start it). Default false.
 	Enabled bool `yaml:"enabled"`
 	// Driver is "sqlite" (default) or "postgres".
 	Driver string `yaml:"driver"`
