@@ -70,7 +70,7 @@ func TransportConfig(c config.Config) transport.Config {
 // and IGGY_ROOT_PASSWORD, else iggy/iggy (see embedded.Config).
 func EmbeddedConfig(c config.Config) embedded.Config {
 	e := c.Events.Iggy.Embedded
-	return embedded.Config{
+	ec := embedded.Config{
 		DataDir: e.DataDir,
 		Fsync:   string(e.Fsync),
 		TCPAddr: net.JoinHostPort(e.BindAddress, strconv.Itoa(e.TCPPort)),
@@ -79,6 +79,11 @@ func EmbeddedConfig(c config.Config) embedded.Config {
 		MaxConnections: e.MaxConnections, MaxPendingConnections: e.MaxPendingConnections,
 		MaxPendingPerAddr: e.MaxPendingPerAddr, MaxFrameMemory: e.MaxFrameMemory,
 	}
+	if c.Events.Outbox.Enabled {
+		// A relay's republished batch is then stored once.
+		ec.DedupWindow = c.Events.Outbox.DedupWindow
+	}
+	return ec
 }
 
 // RemoteConfig maps the YAML configuration onto the remote connector's:

@@ -127,6 +127,10 @@ type Events struct {
 	Transport string `yaml:"transport"`
 	// Iggy configures the Iggy transport.
 	Iggy Iggy `yaml:"iggy"`
+	// Outbox configures the transactional outbox and its relay.
+	Outbox Outbox `yaml:"outbox"`
+	// Inbox configures the idempotent consumer's table.
+	Inbox Inbox `yaml:"inbox"`
 }
 
 // Iggy is the events.iggy: section.
@@ -364,5 +368,7 @@ func Default() Config {
 				Buffer:   10000,
 			},
 		},
+		Outbox: defaultOutbox(),
+		Inbox:  defaultInbox(),
 	}}
 }

@@ -154,6 +154,7 @@ func (c Config) Validate() error {
 	} else if pb.MaxBatch >= 1 && pb.Buffer < pb.MaxBatch {
 		v.add(p+".publisher.buffer", "is %d, less than max_batch (%d)", pb.Buffer, pb.MaxBatch)
 	}
+	v.outbox(c.Events.Outbox, c.Events.Inbox)
 	return errors.Join(v.errs...)
 }
 

@@ -153,3 +153,32 @@ events:
 		}
 	}
 }
+
+func TestValidateOutbox(t *testing.T) {
+	c := Default()
+	c.Events.Outbox.Enabled = true
+	c.Events.Outbox.Driver = "mysql"
+	c.Events.Outbox.DSN = ""
+	c.Events.Outbox.Table = "Bad"
+	c.Events.Outbox.BatchSize = 0
+	c.Events.Outbox.PollInterval = 0
+	c.Events.Inbox.Table = "a.b"
+	err := c.Validate()
+	for _, key := range []string{"events.outbox.driver", "events.outbox.dsn", "events.outbox.table", "events.outbox.batch_size", "events.outbox.poll_interval", "events.inbox.table"} {
+		if err == nil || !strings.Contains(err.Error(), key+":") {
+			t.Errorf("no error for %s in %v", key, err)
+		}
+	}
+}
+
+func TestParseOutbox(t *testing.T) {
+	t.Setenv("OUTBOX_DSN", "postgres://u:p@127.0.0.1/db")
+	c, err := Parse([]byte("events:\n  outbox:\n    enabled: true\n    driver: postgres\n    dsn: ${OUTBOX_DSN}\n    batch_size: 50\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Events.Outbox
+	if !o.Enabled || o.Driver != "postgres" || o.DSN.Reveal() != "postgres://u:p@127.0.0.1/db" || o.BatchSize != 50 || o.Table != "rustok_outbox" || o.DedupWindow != 10*time.Minute {
+		t.Errorf("outbox = %+v", o)
+	}
+}

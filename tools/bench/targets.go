@@ -103,6 +103,9 @@ func runTargets(ctx context.Context, o *options, base string) []Row {
 			done()
 		}
 	}
+	if o.targets["outbox"] && ctx.Err() == nil {
+		rows = append(rows, runOutbox(ctx, o, base)...)
+	}
 	return rows
 }
 

@@ -60,7 +60,14 @@ a free port if that one is taken):
   4. verifies that every tenant's events arrived in publish order;
   5. replays one tenant's events;
   6. "fixes" the failing handler and redrives the DLQ;
-  7. checks health, and prints a summary (--json: as JSON).
+  7. checks health;
+  8. the transactional outbox and inbox, on a broker and a SQLite database
+     of their own in a temporary directory: orders committed and rolled
+     back with their events, a relay stopped between publish and mark and
+     a second one taking over, every committed event once in Iggy (by id,
+     deduplication on), none rolled back, tenant order; an inbox consumer
+     writing invoices with forced redeliveries, each invoice once;
+  and prints a summary (--json: as JSON).
 
 Every run uses its own consumer group and counts only its own events, so it
 is safe to run again on the same data. Exits with status 1 if a check fails.`,
@@ -473,6 +480,11 @@ func runDemo(ctx context.Context, cmd *cobra.Command, cfg config.Config, o demoO
 	if len(violations) > 0 {
 		s.Checks[2].Detail += ": " + violations[0]
 	}
+	obChecks, err := demoOutbox(ctx, run, o.timeout, say)
+	if err != nil {
+		obChecks = []demoCheck{{"outbox", false, err.Error()}}
+	}
+	s.Checks = append(s.Checks, obChecks...)
 	err = finishDemo(out, &s, o, began)
 	if err == nil && !o.json {
 		live := ""

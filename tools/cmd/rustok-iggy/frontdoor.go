@@ -25,7 +25,7 @@ import (
 // consume, replay, dlq, topology, health) to root. Each reads the root's
 // persistent --config flag.
 func addFrontDoorCommands(root *cobra.Command) {
-	root.AddCommand(newDemoCmd(), newPublishCmd(), newConsumeCmd(), newReplayCmd(), newDLQCmd(), newTopologyCmd(), newHealthCmd())
+	root.AddCommand(newDemoCmd(), newPublishCmd(), newConsumeCmd(), newReplayCmd(), newDLQCmd(), newTopologyCmd(), newHealthCmd(), newOutboxCmd())
 }
 
 // stopTimeout bounds the drain at the end of a command.

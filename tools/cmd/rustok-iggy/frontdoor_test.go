@@ -78,7 +78,7 @@ func TestDemoTwiceOnOneDataDir(t *testing.T) {
 			t.Fatalf("run %d: %v\nstdout:\n%s\nstderr:\n%s", run, err, out, errOut)
 		}
 		s := decodeSummary(t, out)
-		if !s.Pass || len(s.Checks) != 9 {
+		if !s.Pass || len(s.Checks) != 14 {
 			t.Fatalf("run %d: summary does not pass: %+v", run, s)
 		}
 		for _, c := range s.Checks {
@@ -101,7 +101,7 @@ func TestDemoHumanSummary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, out, errOut)
 	}
-	for _, want := range []string{"✔ published", "✔ per-tenant order", "✔ redriven", "All 9 checks passed.", "-u iggy -p iggy"} {
+	for _, want := range []string{"✔ published", "✔ per-tenant order", "✔ redriven", "All 14 checks passed.", "✔ outbox once", "✔ inbox once", "-u iggy -p iggy"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -1,0 +1,52 @@
+// Package outbox is the transactional outbox: events written into the
+// application's own database transaction, then relayed to Iggy in order.
+//
+//	Outbox.Write / WritePgx   validate (as transport.Publish does), encode with
+//	                          the configured codec, insert one row per event in
+//	                          the caller's transaction; a rollback leaves nothing
+//	Transport                 the same, behind core.EventTransport
+//	                          (ReliabilityLevel Outbox); the transaction travels
+//	                          in the context (WithTx, WithPgxTx)
+//	Relay                     one active relay per table (PostgreSQL advisory
+//	                          lock, SQLite lock file); reads pending rows in
+//	                          order, publishes them through a core.EventTransport
+//	                          (message id = event id), marks them delivered,
+//	                          deletes delivered rows after a retention period
+//
+// # Guarantees
+//
+//   - An event is in the outbox exactly when the caller's transaction commits.
+//   - Delivery into Iggy is at least once: a relay that stops between the
+//     publish and the mark publishes the batch again. The duplicate carries
+//     the same Iggy message id (the event id), so a broker with message
+//     deduplication enabled (the embedded broker's dedup_window, Iggy's
+//     [system.message_deduplication]) stores it once; without it consumers see
+//     the duplicate (the inbox package makes their effects exactly once).
+//   - Per-tenant order is never broken. On PostgreSQL each Write takes a
+//     transaction-scoped advisory lock per tenant, so a tenant's rows get
+//     increasing seq numbers in commit order; only the relay holding the
+//     table's session advisory lock publishes, the others stand by and take
+//     over when its session ends (a killed process, a lost connection). On
+//     SQLite writers are serial anyway, and the relay lock is a file lock,
+//     so one relay process per database file.
+//   - Through a publisher with PublishEncoded (*transport.Transport, see
+//     EncodedPublisher) the stored bytes are published as they are, with the
+//     row's columns as headers; a payload that does not decode then reaches
+//     the consumers, whose subscription sends it to the DLQ with its
+//     provenance. Through a plain core.EventTransport the relay decodes each
+//     row, and a row that does not decode, or whose event no longer
+//     validates, is marked dead (dead_at, last_error). Either way it never
+//     blocks the relay; a row with unusable id columns is marked dead too.
+//     Stats counts dead rows.
+//
+// # Schema
+//
+// Migrate creates the table (default "rustok_outbox", settable), its indexes
+// and a "<table>_version" table holding the schema version (SchemaVersion).
+// Write never creates tables: run Migrate at start-up or from a migration
+// tool (the DDL is in DDL). Columns: seq (order), event_id, tenant_id,
+// event_type, schema_version, correlation_id, causation_id (the header
+// fields), topic and partition_key (the target: transport.TopicFor and the
+// tenant id, Iggy's messages-key), trace_id, content_type, payload (the
+// encoded envelope), created_at, delivered_at, dead_at, last_error.
+package outbox
