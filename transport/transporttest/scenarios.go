@@ -373,16 +373,33 @@ func (e *env) publishAll(events []core.Envelope) {
 }
 
 // GroupConsume: 50 tenants x 200 events through one subscription with 3
-// members: every event once, per-tenant order, partitions split.
+// workers: one group member owning every partition, every event once,
+// per-tenant order, never two events of one partition at once, and each
+// worker within 25% of a fair share.
 func GroupConsume(t *testing.T, h Harness) {
 	e := newEnv(t, h, nil)
 	tenants := Tenants(50)
 	e.publishAll(interleaved(tenants, 200, "node.updated"))
 	k := NewTracker(50 * 200)
+	const workers = 3
+	var perWorker [workers]atomic.Int64
+	var inPartition sync.Map // partition -> *atomic.Int32, handler calls running
+	var overlaps, badWorker atomic.Int64
 	sub, err := e.tr.Subscribe(e.ctx(), "g1", func(ctx context.Context, d transport.Delivery) error {
+		c, _ := inPartition.LoadOrStore(d.Partition, new(atomic.Int32))
+		running := c.(*atomic.Int32)
+		if running.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		defer running.Add(-1)
+		if d.Worker < 0 || d.Worker >= workers {
+			badWorker.Add(1)
+		} else {
+			perWorker[d.Worker].Add(1)
+		}
 		k.Record(d.Envelope)
 		return nil
-	}, transport.SubscribeOptions{Concurrency: 3})
+	}, transport.SubscribeOptions{Concurrency: workers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,20 +407,11 @@ func GroupConsume(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(gi.Members) != 3 {
-		t.Fatalf("group has %d members, want 3", len(gi.Members))
+	if len(gi.Members) != 1 {
+		t.Fatalf("group has %d members, want 1 (one per subscription and topic)", len(gi.Members))
 	}
-	owned := map[uint32]bool{}
-	for _, m := range gi.Members {
-		if len(m.Partitions) == 0 {
-			t.Errorf("member %d has no partition", m.ID)
-		}
-		for _, p := range m.Partitions {
-			if owned[p] {
-				t.Errorf("partition %d assigned twice", p)
-			}
-			owned[p] = true
-		}
+	if got := len(gi.Members[0].Partitions); got != int(transport.DefaultPartitions) {
+		t.Errorf("the only member has %d partitions, want all %d", got, transport.DefaultPartitions)
 	}
 	wait(t, h, k.Done(), "all events handled")
 	if err := sub.Stop(e.ctx()); err != nil {
@@ -413,9 +421,28 @@ func GroupConsume(t *testing.T, h Harness) {
 	if len(errs) > 0 || dups != 0 || total != 10000 {
 		t.Fatalf("handled %d, duplicates %d, order errors %d: %v", total, dups, len(errs), errs[:min(len(errs), 5)])
 	}
+	if n := overlaps.Load(); n > 0 {
+		t.Errorf("%d handler calls overlapped another of the same partition", n)
+	}
+	if n := badWorker.Load(); n > 0 {
+		t.Errorf("%d deliveries named a worker outside 0..%d", n, workers-1)
+	}
 	st := sub.Stats()
 	if st.Processed != 10000 || st.Failed != 0 {
 		t.Errorf("stats: %+v", st)
+	}
+	fair := 10000 / workers
+	if len(st.Workers) != workers {
+		t.Errorf("stats list %d workers, want %d", len(st.Workers), workers)
+	}
+	for i := range workers {
+		n := int(perWorker[i].Load())
+		if n < fair*3/4 || n > fair*5/4 {
+			t.Errorf("worker %d handled %d events, want %d +-25%%", i, n, fair)
+		}
+		if i < len(st.Workers) && st.Workers[i].Processed != uint64(n) {
+			t.Errorf("stats say worker %d processed %d, the handler counted %d", i, st.Workers[i].Processed, n)
+		}
 	}
 	lag, err := e.tr.GroupLag(e.ctx(), transport.TopicDomain, "g1")
 	if err != nil {
