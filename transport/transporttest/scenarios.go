@@ -496,6 +496,89 @@ func GroupRebalance(t *testing.T, h Harness) {
 	t.Logf("rebalance: %d distinct events, %d redelivered", total, dups)
 }
 
+// GroupHandOver: subscription A (as one process) is mid-way through 10k
+// events, its handlers held, when subscription B of the same group joins;
+// later A stops. Every event is handled, first deliveries in per-tenant
+// order, each subscription's workers share its events, and with
+// Harness.CooperativeGroups no event is delivered twice: the joining
+// member waits for the partition's batch in A to be stored, and A's Stop
+// stores what it handled before it leaves.
+func GroupHandOver(t *testing.T, h Harness) {
+	e := newEnv(t, h, nil)
+	tenants := Tenants(50)
+	e.publishAll(interleaved(tenants, 200, "node.updated"))
+	k := NewTracker(50 * 200)
+	var handled atomic.Int64
+	held, joined := make(chan struct{}), make(chan struct{})
+	var heldOnce sync.Once
+	sixK := make(chan struct{})
+	count := func() int64 {
+		n := handled.Add(1)
+		if n == 6000 {
+			close(sixK)
+		}
+		return n
+	}
+	handlerA := func(ctx context.Context, d transport.Delivery) error {
+		k.Record(d.Envelope)
+		if count() >= 2000 {
+			select {
+			case <-joined:
+			default:
+				heldOnce.Do(func() { close(held) })
+				select {
+				case <-joined:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
+		return nil
+	}
+	handlerB := func(ctx context.Context, d transport.Delivery) error {
+		k.Record(d.Envelope)
+		count()
+		return nil
+	}
+	a, err := e.tr.Subscribe(e.ctx(), "g3", handlerA, transport.SubscribeOptions{Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, h, held, "2000 events in A")
+	b, err := e.tr.Subscribe(e.ctx(), "g3", handlerB, transport.SubscribeOptions{Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(joined)
+	gi, err := e.b.Group(e.ctx(), e.stream(), transport.TopicDomain, "g3")
+	if err != nil || len(gi.Members) != 2 {
+		t.Fatalf("after B joined the group is %+v, %v; want 2 members", gi, err)
+	}
+	wait(t, h, sixK, "6000 events")
+	if err := a.Stop(e.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, h, k.Done(), "all events handled")
+	if err := b.Stop(e.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	total, dups, errs := k.Result()
+	if len(errs) > 0 || total != 10000 {
+		t.Fatalf("handled %d, order errors %v", total, errs[:min(len(errs), 5)])
+	}
+	for _, s := range []*transport.Subscription{a, b} {
+		var shares []uint64
+		for _, w := range s.Stats().Workers {
+			shares = append(shares, w.Processed)
+		}
+		t.Logf("hand-over: worker shares %v", shares)
+	}
+	if h.CooperativeGroups && dups != 0 {
+		t.Fatalf("hand-over: %d events delivered twice, want none from a cooperative broker", dups)
+	}
+	t.Logf("hand-over: %d distinct events, %d redelivered", total, dups)
+}
+
 // RetryDLQRedrive: a failing event is retried max_attempts times, goes to
 // the DLQ with provenance, the group continues; redrive brings it back
 // once.
