@@ -40,6 +40,8 @@ type worker struct {
 	// given counts the events handed to this worker; written only by the
 	// polling goroutine.
 	given uint64
+	// pending counts the batches handed to this worker and not finished.
+	pending atomic.Int32
 	// processed counts events whose handler succeeded on this worker.
 	processed atomic.Uint64
 }
@@ -96,6 +98,7 @@ func (r *topicRun) run() core.GroupMember {
 				r.mu.Lock()
 				delete(r.busy, b.polled.Partition)
 				r.mu.Unlock()
+				w.pending.Add(-1)
 				select {
 				case r.freed <- struct{}{}:
 				default:
@@ -111,16 +114,26 @@ func (r *topicRun) run() core.GroupMember {
 	return r.currentMember()
 }
 
-// dispatch hands a polled batch to the worker given the fewest events. It
-// returns false when the subscription stopped while the worker's queue was
-// full.
+// dispatch hands a polled batch to a worker: of the idle workers (no
+// batch pending) the one given the fewest events; if none is idle, the
+// one given the fewest events. It returns false when the subscription
+// stopped while the worker's queue was full.
 func (r *topicRun) dispatch(polled core.Polled) bool {
-	w := r.workers[0]
-	for _, o := range r.workers[1:] {
-		if o.given < w.given {
+	var w *worker
+	for _, o := range r.workers {
+		if o.pending.Load() == 0 && (w == nil || o.given < w.given) {
 			w = o
 		}
 	}
+	if w == nil {
+		w = r.workers[0]
+		for _, o := range r.workers[1:] {
+			if o.given < w.given {
+				w = o
+			}
+		}
+	}
+	w.pending.Add(1)
 	b := &batch{ps: r.s.part(r.topic, polled.Partition), polled: polled}
 	r.mu.Lock()
 	r.busy[polled.Partition] = true
@@ -139,6 +152,7 @@ func (r *topicRun) dispatch(polled core.Polled) bool {
 		r.mu.Lock()
 		delete(r.busy, polled.Partition)
 		r.mu.Unlock()
+		w.pending.Add(-1)
 		return false
 	}
 }

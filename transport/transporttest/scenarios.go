@@ -432,6 +432,7 @@ func GroupConsume(t *testing.T, h Harness) {
 		t.Errorf("stats: %+v", st)
 	}
 	fair := 10000 / workers
+	t.Logf("split over %d workers: %d + %d + %d", workers, perWorker[0].Load(), perWorker[1].Load(), perWorker[2].Load())
 	if len(st.Workers) != workers {
 		t.Errorf("stats list %d workers, want %d", len(st.Workers), workers)
 	}
