@@ -18,9 +18,11 @@ import (
 // The guarantees come from two rules. A partition with a batch handed out
 // and not yet finished ("busy") is not polled again, so one partition's
 // events are never handled concurrently and stay in offset order. Each
-// batch goes to the worker that has been given the fewest events so far
-// (ties to the lowest index), so the workers share the events evenly
-// however the broker assigned the partitions, down to a single partition.
+// batch goes to an idle worker, the one given the fewest events so far
+// (ties to the lowest index), or, when none is idle, to the worker given
+// the fewest events: the workers share the events evenly however the
+// broker assigned the partitions, down to a single partition, and none
+// waits while another has a queue.
 type topicRun struct {
 	s     *Subscription
 	topic string

@@ -60,8 +60,9 @@ type SubscribeOptions struct {
 	// Concurrency is the number of workers per topic: goroutines that
 	// handle polled batches, one batch at a time. The subscription joins
 	// the group once per topic (one member, one broker session) and hands
-	// each batch of that member's partitions to the worker given the
-	// fewest events so far, so the workers share the events evenly
+	// each batch of that member's partitions to an idle worker given the
+	// fewest events so far (any worker given the fewest when none is
+	// idle), so the workers share the events evenly
 	// whatever the broker assigned, while one partition's batches are
 	// handled one after the other. 0 means min(partitions of the topic, 4).
 	Concurrency int
