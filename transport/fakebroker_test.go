@@ -37,6 +37,9 @@ type fakeBroker struct {
 	// sendGate, when set, is called before each Send outside the lock; an
 	// error fails the Send. It may block.
 	sendGate atomic.Pointer[func(ctx context.Context, topic string, p uint32, n int) error]
+	// pollHook, when set, is called after each member poll that named a
+	// partition, outside the lock.
+	pollHook atomic.Pointer[func(p uint32)]
 }
 
 type fStream struct {
@@ -621,6 +624,9 @@ func (b *fakeBroker) Close() error {
 
 func (m *fMember) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, error) {
 	b := m.b
+	if h := b.pollHook.Load(); h != nil && req.Partition != nil {
+		defer (*h)(*req.Partition)
+	}
 	if err := b.lock(ctx); err != nil {
 		return core.Polled{}, err
 	}
