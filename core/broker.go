@@ -367,6 +367,29 @@ type LongPoller interface {
 	LongPoll() bool
 }
 
+// Deleter is an optional capability of a Broker, found by type assertion:
+// deleting what Broker creates. Deletes are permanent: a deleted stream or
+// topic loses its messages, a deleted group its stored offsets. Each call
+// is safe for concurrent use and honours ctx as Broker's methods do.
+// Deleting something missing gives ErrNotFound, so a caller cleaning up
+// can ignore that error with errors.Is.
+type Deleter interface {
+	// DeleteStream deletes a stream with its topics, messages, consumer
+	// groups and offsets.
+	DeleteStream(ctx context.Context, stream string) error
+	// DeleteTopic deletes a topic with its partitions, messages, consumer
+	// groups and offsets.
+	DeleteTopic(ctx context.Context, stream, topic string) error
+	// DeleteGroup deletes a consumer group and its stored offsets; its
+	// members' next calls fail with ErrNotMember or ErrNotFound.
+	DeleteGroup(ctx context.Context, stream, topic, group string) error
+	// DeleteOffset deletes a single consumer's stored offset on a
+	// partition; ErrNotFound when none is stored. A group's offsets go
+	// with DeleteGroup: Iggy 0.8.0 deletes a group's offset only for a
+	// member of the group, so Kind GroupConsumer gives ErrInvalid.
+	DeleteOffset(ctx context.Context, c Consumer, stream, topic string, partition uint32) error
+}
+
 // Polled is the result of a poll.
 type Polled struct {
 	// Partition is the partition read.

@@ -56,9 +56,10 @@ func containerTarget(t *testing.T) target {
 	cfg := remoteConfig(shared.addr, "iggy", "iggy")
 	t.Logf("target container: %s at %s", iggyImage(), shared.addr)
 	return target{
-		name:      "container",
-		newBroker: func(t testing.TB) core.Broker { return newRemote(t, cfg) },
-		remote:    &cfg,
+		name:        "container",
+		cooperative: true,
+		newBroker:   func(t testing.TB) core.Broker { return newRemote(t, cfg) },
+		remote:      &cfg,
 		// Iggy 0.8.0 as the remote connector shows it: the zero Features.
 		features: connectortest.Features{SharedBroker: true},
 	}

@@ -61,6 +61,8 @@ func runSuite(t *testing.T, tg target) {
 			Down:    tg.down,
 			Up:      tg.up,
 			Timeout: scenarioTimeout,
+
+			CooperativeGroups: tg.cooperative,
 		}
 	}
 	t.Run("json", func(t *testing.T) { transporttest.Run(t, harness(jsonC, cborC)) })

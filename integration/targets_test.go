@@ -28,6 +28,9 @@ type target struct {
 	remote *remote.Config
 	// features states the broker's conformance-suite features.
 	features connectortest.Features
+	// cooperative: the broker's consumer groups hand a partition over on a
+	// join as Iggy 0.8.0 does (transporttest.Harness.CooperativeGroups).
+	cooperative bool
 }
 
 // embeddedTarget is target 1: a fresh in-process embedded broker per test,
@@ -78,10 +81,12 @@ func envTarget(t *testing.T) target {
 	cfg := remoteConfig(addr, user, pass)
 	t.Logf("target iggy-addr: %s as %s", addr, user)
 	return target{
-		name:      "iggy-addr",
-		newBroker: func(t testing.TB) core.Broker { return newRemote(t, cfg) },
-		remote:    &cfg,
-		features:  connectortest.Features{SharedBroker: true},
+		name: "iggy-addr",
+		// IGGY_ADDR names an Iggy 0.8.x server.
+		cooperative: true,
+		newBroker:   func(t testing.TB) core.Broker { return newRemote(t, cfg) },
+		remote:      &cfg,
+		features:    connectortest.Features{SharedBroker: true},
 	}
 }
 

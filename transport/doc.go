@@ -16,9 +16,11 @@
 // HeaderContentType, HeaderCorrelationID, HeaderCausationID and
 // HeaderTraceID.
 //
-// Subscribe runs consumer-group members that poll their partitions, decode
-// with the codec the content_type header names, call the Handler serially
-// per partition, store the offset after success, retry failures with
+// Subscribe joins a consumer group once per topic; that member polls the
+// partitions the broker assigns it and hands the batches to a pool of
+// workers (evenly, one batch of a partition at a time), which decode with
+// the codec the content_type header names, call the Handler serially per
+// partition, store the offset after success, retry failures with
 // backoff and finally write them to TopicDLQ with the HeaderDLQ* headers.
 // The DLQ manager lists, counts and redrives entries; Replay re-reads a
 // topic without moving any group.

@@ -15,7 +15,8 @@ import (
 // fakeBroker is an in-memory core.Broker following the port's documented
 // semantics and Iggy 0.8.0's: partitions from 0, offsets from 0, ByKey =
 // XXH32(key) mod count, Balanced round robin, groups with a full rebalance
-// on every join and leave (partition i to member i mod n), group polls
+// on every join and leave (partition i to member i mod n; see cooperative
+// for joins as Iggy 0.8.0 does them), group polls
 // round robin over the member's partitions, Next = stored + 1.
 type fakeBroker struct {
 	mu      sync.Mutex
@@ -23,12 +24,22 @@ type fakeBroker struct {
 	closed  bool
 	ids     uint32
 
+	// cooperative makes joins follow Iggy 0.8.0's cooperative rebalance:
+	// a joining member takes at most one partition from the member with
+	// the most, handed over once the group's stored offset reaches the
+	// last offset polled there (until then the old owner keeps it, and
+	// its polls without a partition skip it). Leaves rebalance fully.
+	cooperative bool
+
 	down         atomic.Bool // every call fails with ErrUnavailable
 	reconnecting atomic.Bool
 	sends        atomic.Int64
 	// sendGate, when set, is called before each Send outside the lock; an
 	// error fails the Send. It may block.
 	sendGate atomic.Pointer[func(ctx context.Context, topic string, p uint32, n int) error]
+	// pollHook, when set, is called after each member poll that named a
+	// partition, outside the lock.
+	pollHook atomic.Pointer[func(p uint32)]
 }
 
 type fStream struct {
@@ -63,6 +74,10 @@ type fGroup struct {
 	t       *fTopic
 	members []*fMember
 	offsets map[uint32]uint64
+	// cooperative mode: partition -> member it goes to once revoked, and
+	// partition -> last offset a poll returned.
+	pending    map[uint32]*fMember
+	lastPolled map[uint32]uint64
 }
 
 type fMember struct {
@@ -481,7 +496,8 @@ func (b *fakeBroker) CreateGroup(ctx context.Context, stream, topic, group strin
 	if _, ok := t.groups[group]; ok {
 		return core.GroupInfo{}, core.ErrAlreadyExists
 	}
-	g := &fGroup{id: b.nextID(), name: group, t: t, offsets: map[uint32]uint64{}}
+	g := &fGroup{id: b.nextID(), name: group, t: t, offsets: map[uint32]uint64{},
+		pending: map[uint32]*fMember{}, lastPolled: map[uint32]uint64{}}
 	t.groups[group] = g
 	return g.info(), nil
 }
@@ -494,7 +510,59 @@ func (g *fGroup) info() core.GroupInfo {
 	return gi
 }
 
+// join adds m cooperatively (see fakeBroker.cooperative).
+func (g *fGroup) join(m *fMember) {
+	g.members = append(g.members, m)
+	if len(g.members) == 1 {
+		g.rebalance()
+		return
+	}
+	var donor *fMember
+	effective := func(x *fMember) int {
+		n := 0
+		for _, p := range x.assigned {
+			if g.pending[p] == nil {
+				n++
+			}
+		}
+		return n
+	}
+	for _, x := range g.members[:len(g.members)-1] {
+		if donor == nil || effective(x) > effective(donor) {
+			donor = x
+		}
+	}
+	if effective(donor) > 1 {
+		for i := len(donor.assigned) - 1; i >= 0; i-- {
+			if p := donor.assigned[i]; g.pending[p] == nil {
+				g.pending[p] = m
+				break
+			}
+		}
+	}
+	g.completeRevocations()
+}
+
+// completeRevocations hands over each pending partition that was never
+// polled or whose last polled offset is stored.
+func (g *fGroup) completeRevocations() {
+	for p, to := range g.pending {
+		if last, polled := g.lastPolled[p]; polled {
+			if stored, ok := g.offsets[p]; !ok || stored < last {
+				continue
+			}
+		}
+		delete(g.pending, p)
+		for _, x := range g.members {
+			x.assigned = slices.DeleteFunc(x.assigned, func(q uint32) bool { return q == p })
+		}
+		to.assigned = append(to.assigned, p)
+		slices.Sort(to.assigned)
+	}
+}
+
 func (g *fGroup) rebalance() {
+	clear(g.pending)
 	for _, m := range g.members {
 		m.assigned = m.assigned[:0]
 		m.rr = 0
@@ -538,6 +606,10 @@ func (b *fakeBroker) JoinGroup(ctx context.Context, stream, topic, group string)
 		return nil, core.ErrNotFound
 	}
 	m := &fMember{b: b, id: b.nextID(), g: g}
+	if b.cooperative {
+		g.join(m)
+		return m, nil
+	}
 	g.members = append(g.members, m)
 	g.rebalance()
 	return m, nil
@@ -552,6 +624,9 @@ func (b *fakeBroker) Close() error {
 
 func (m *fMember) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, error) {
 	b := m.b
+	if h := b.pollHook.Load(); h != nil && req.Partition != nil {
+		defer (*h)(*req.Partition)
+	}
 	if err := b.lock(ctx); err != nil {
 		return core.Polled{}, err
 	}
@@ -566,10 +641,11 @@ func (m *fMember) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, er
 			return core.Polled{}, nil
 		}
 	} else {
-		if len(m.assigned) == 0 {
+		own := slices.DeleteFunc(slices.Clone(m.assigned), func(q uint32) bool { return m.g.pending[q] != nil })
+		if len(own) == 0 {
 			return core.Polled{}, nil
 		}
-		p = m.assigned[m.rr%len(m.assigned)]
+		p = own[m.rr%len(own)]
 		m.rr++
 	}
 	part := m.g.t.parts[p]
@@ -578,9 +654,13 @@ func (m *fMember) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, er
 		stored = int64(o)
 	}
 	msgs := read(part, req.Strategy, req.Count, stored)
+	if len(msgs) > 0 {
+		m.g.lastPolled[p] = msgs[len(msgs)-1].Offset
+	}
 	if req.AutoCommit && len(msgs) > 0 {
 		m.g.offsets[p] = msgs[len(msgs)-1].Offset
 	}
+	m.g.completeRevocations()
 	return core.Polled{Partition: p, CurrentOffset: cur(part), Messages: msgs}, nil
 }
 
@@ -601,6 +681,7 @@ func (m *fMember) StoreOffset(ctx context.Context, partition uint32, offset uint
 		return core.ErrInvalid
 	}
 	m.g.offsets[partition] = offset
+	m.g.completeRevocations()
 	return nil
 }
 

@@ -32,6 +32,10 @@ type Delivery struct {
 	// Attempt counts the handler calls for this event, from 1 (0 in a
 	// replay).
 	Attempt int
+	// Worker is the index (from 0, below SubscribeOptions.Concurrency) of
+	// the subscription's worker on Topic that handles the event (0 in a
+	// replay).
+	Worker int
 	// DecodeErr is set only in a replay, when the payload could not be
 	// decoded; Envelope is then zero.
 	DecodeErr error
@@ -40,8 +44,9 @@ type Delivery struct {
 // Handler handles one event of a subscription.
 //
 // It is called serially for the events of one partition, in offset order
-// (so in order for each tenant); different partitions are handled
-// concurrently, by up to SubscribeOptions.Concurrency goroutines per topic.
+// (so in order for each tenant), never for two events of one partition at
+// once; different partitions are handled concurrently, by up to
+// SubscribeOptions.Concurrency workers per topic.
 // It may block; it should return when ctx ends (ctx ends when Stop's
 // deadline passes). A nil result marks the event done: its offset is then
 // stored. An error (or a panic, see ErrHandlerPanic) means: call again
@@ -52,9 +57,14 @@ type Handler func(ctx context.Context, d Delivery) error
 
 // SubscribeOptions tunes one subscription.
 type SubscribeOptions struct {
-	// Concurrency is the number of group members joined per topic, each a
-	// broker session with its own goroutine handling its partitions one
-	// batch at a time. 0 means min(partitions of the topic, 4).
+	// Concurrency is the number of workers per topic: goroutines that
+	// handle polled batches, one batch at a time. The subscription joins
+	// the group once per topic (one member, one broker session) and hands
+	// each batch of that member's partitions to an idle worker given the
+	// fewest events so far (any worker given the fewest when none is
+	// idle), so the workers share the events evenly
+	// whatever the broker assigned, while one partition's batches are
+	// handled one after the other. 0 means min(partitions of the topic, 4).
 	Concurrency int
 	// IncludeSystem also subscribes the group to the system topic.
 	IncludeSystem bool
@@ -90,6 +100,8 @@ type Subscription struct {
 
 	processed, failed, retried, deadLettered, decodeErrors atomic.Uint64
 
+	runs []*topicRun // one per topic, set before the goroutines start
+
 	wg       sync.WaitGroup
 	done     chan struct{}
 	errMu    sync.Mutex
@@ -103,9 +115,10 @@ type partKey struct {
 }
 
 // partState is this process's view of one partition of the group. mu is
-// held by the member processing a batch of the partition, so two members
-// of this subscription never handle one partition at the same time, even
-// while the broker moves it between them.
+// held by the worker processing a batch of the partition; the polling
+// goroutine does not poll a partition whose batch is not finished, so mu
+// is never contended, and guards the counters if a batch were ever handed
+// out twice.
 type partState struct {
 	mu sync.Mutex
 	// handled is the last offset handled (or dead-lettered) here, -1 for
@@ -121,13 +134,22 @@ type partState struct {
 // IncludeSystem), creating the group if it does not exist, and starts
 // handling events. See Handler for the calling contract.
 //
+// The subscription is one group member per topic (one broker session):
+// several processes subscribing with the same group share the topic's
+// partitions as the broker assigns them. It polls its partitions and
+// spreads the batches over SubscribeOptions.Concurrency workers (see
+// there). A partition is polled again only after its previous batch was
+// handled and its offset stored, so a broker's hand-over of the partition
+// to another process (Iggy 0.8.0 completes one once the offset polled has
+// been stored) sees every event handled here as done.
+//
 // Delivery is at least once: a partition's offset is stored (after each
 // polled batch, and before a retry's backoff) only up to events whose
 // handler succeeded or that went to the DLQ, never past one that has not.
 // After a crash or a rebalance between processes, events after the stored
-// offset are delivered again. Within this process, members never handle
-// one partition concurrently and never re-handle an event already handled
-// here.
+// offset are delivered again. Within this process, one partition is never
+// handled concurrently and an event already handled here is never handled
+// again.
 func (t *Transport) Subscribe(ctx context.Context, group string, h Handler, opts SubscribeOptions) (*Subscription, error) {
 	if t.closed.Load() {
 		return nil, fmt.Errorf("subscribe %q: %w", group, core.ErrClosed)
@@ -162,14 +184,10 @@ func (t *Transport) Subscribe(ctx context.Context, group string, h Handler, opts
 		s.topics = append(s.topics, TopicSystem)
 	}
 	stream := t.cfg.Topology.StreamName
-	type join struct {
-		topic string
-		m     core.GroupMember
-	}
-	var members []join
+	var runs []*topicRun
 	leaveAll := func() {
-		for _, j := range members {
-			_ = j.m.Leave(context.WithoutCancel(ctx))
+		for _, r := range runs {
+			_ = r.member.Leave(context.WithoutCancel(ctx))
 		}
 	}
 	for _, topic := range s.topics {
@@ -204,27 +222,25 @@ func (t *Transport) Subscribe(ctx context.Context, group string, h Handler, opts
 		if n <= 0 {
 			n = int(min(max(info.PartitionsCount, 1), 4))
 		}
-		for range n {
-			m, err := t.broker.JoinGroup(ctx, stream, topic, group)
-			if err != nil {
-				leaveAll()
-				return nil, fmt.Errorf("subscribe %q: join group on %s: %w", group, topic, err)
-			}
-			members = append(members, join{topic, m})
+		m, err := t.broker.JoinGroup(ctx, stream, topic, group)
+		if err != nil {
+			leaveAll()
+			return nil, fmt.Errorf("subscribe %q: join group on %s: %w", group, topic, err)
 		}
+		runs = append(runs, newTopicRun(s, topic, m, n))
 	}
+	s.runs = runs
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.hctx, s.hcancel = context.WithCancel(context.Background())
-	// Members leave only after every member has finished its last batch and
-	// stored its offsets: the broker rebalances on each leave, and a member
-	// still committing would find its partition gone (and its offset
-	// refused) if another had left before it.
-	last := make([]core.GroupMember, len(members))
-	for i, j := range members {
+	// Members leave only after every worker has finished its last batch
+	// and stored its offsets: a member that left could no longer commit,
+	// and the events it handled would be delivered again.
+	last := make([]core.GroupMember, len(runs))
+	for i, r := range runs {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			last[i] = s.runMember(j.topic, j.m)
+			last[i] = r.run()
 		}()
 	}
 	registered := t.addSub(s)
@@ -244,7 +260,7 @@ func (t *Transport) Subscribe(ctx context.Context, group string, h Handler, opts
 		_ = s.Stop(ctx)
 		return nil, fmt.Errorf("subscribe %q: %w", group, core.ErrClosed)
 	}
-	t.log.LogAttrs(ctx, slogInfo, "subscribed", strAttr("group", group), u64Attr("members", uint64(len(members))))
+	t.log.LogAttrs(ctx, slogInfo, "subscribed", strAttr("group", group), u64Attr("members", uint64(len(runs))))
 	return s, nil
 }
 
@@ -317,71 +333,11 @@ func newPartState() *partState {
 	return ps
 }
 
-// runMember is one member's loop: poll the next assigned partition, handle
-// the batch, store the offset. When the broker is a core.LongPoller, an
-// empty poll waits in the broker (up to consumer.poll_idle_max) for
-// messages to arrive; otherwise the loop pauses with a growing delay when a
-// whole round of polls found nothing. It returns the member it ended with
-// (a new one after a lost membership), which the caller leaves.
-func (s *Subscription) runMember(topic string, m core.GroupMember) core.GroupMember {
-	cfg := s.t.cfg.Consumer
-	stream := s.t.cfg.Topology.StreamName
-	var maxWait time.Duration
-	if lp, ok := s.t.broker.(core.LongPoller); ok && lp.LongPoll() {
-		maxWait = cfg.PollIdleMax
-	}
-	idle, pause := 0, cfg.PollIdleMin
-	for s.ctx.Err() == nil {
-		polled, err := m.Poll(s.ctx, core.GroupPoll{Strategy: core.Next(), Count: cfg.PollBatch, MaxWait: maxWait})
-		if err != nil {
-			if s.ctx.Err() != nil {
-				return m
-			}
-			switch {
-			case errors.Is(err, core.ErrClosed):
-				s.setErr(fmt.Errorf("subscription %q on %s: %w", s.group, topic, err))
-				return m
-			case errors.Is(err, core.ErrNotMember):
-				s.report(fmt.Errorf("group %q on %s: membership lost, joining again: %w", s.group, topic, err))
-				if nm, jerr := s.t.broker.JoinGroup(s.ctx, stream, topic, s.group); jerr == nil {
-					_ = m.Leave(s.ctx)
-					m = nm
-				}
-			default:
-				s.report(fmt.Errorf("group %q: poll %s: %w", s.group, topic, err))
-			}
-			if !sleepCtx(s.ctx, pause) {
-				return m
-			}
-			pause = min(pause*2, cfg.PollIdleMax)
-			continue
-		}
-		if len(polled.Messages) == 0 {
-			if maxWait > 0 {
-				continue // the poll already waited up to maxWait
-			}
-			// Pause after a whole round of empty polls (the topic's
-			// partition count bounds the member's share), longer after
-			// each further empty round.
-			idle++
-			if idle >= int(max(s.t.partitions(topic), 1)) {
-				idle = 0
-				if !sleepCtx(s.ctx, pause) {
-					return m
-				}
-				pause = min(pause*2, cfg.PollIdleMax)
-			}
-			continue
-		}
-		idle, pause = 0, cfg.PollIdleMin
-		s.processBatch(topic, m, &polled)
-	}
-	return m
-}
-
-func (s *Subscription) processBatch(topic string, m core.GroupMember, polled *core.Polled) {
+// processBatch handles one polled batch on worker w: each event not
+// handled here yet, in order, then the offset of the last one done.
+func (s *Subscription) processBatch(r *topicRun, w *worker, b *batch) {
+	topic, polled, ps := r.topic, &b.polled, b.ps
 	p := polled.Partition
-	ps := s.part(topic, p)
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	ps.current.Store(polled.CurrentOffset)
@@ -397,7 +353,7 @@ func (s *Subscription) processBatch(topic string, m core.GroupMember, polled *co
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := m.StoreOffset(ctx, p, uint64(h)); err != nil {
+		if err := r.currentMember().StoreOffset(ctx, p, uint64(h)); err != nil {
 			s.report(fmt.Errorf("group %q: store offset %d on %s/%d: %w", s.group, h, topic, p, err))
 			return
 		}
@@ -407,7 +363,7 @@ func (s *Subscription) processBatch(topic string, m core.GroupMember, polled *co
 		if s.draining.Load() {
 			break
 		}
-		if !s.handle(topic, p, &msgs[i], commit) {
+		if !s.handle(topic, p, w.index, &msgs[i], commit, &w.processed) {
 			break
 		}
 		ps.handled.Store(int64(msgs[i].Offset))
@@ -426,7 +382,7 @@ func (s *Subscription) processBatch(topic string, m core.GroupMember, polled *co
 // handle runs the handler for one message with retries, then dead-letters
 // it. It returns false when the event was left unfinished (stopping, or the
 // DLQ could not be written): its offset must not be stored.
-func (s *Subscription) handle(topic string, p uint32, msg *core.Message, commit func()) bool {
+func (s *Subscription) handle(topic string, p uint32, worker int, msg *core.Message, commit func(), processed *atomic.Uint64) bool {
 	env, err := s.t.decode(msg)
 	if err != nil {
 		s.decodeErrors.Add(1)
@@ -435,12 +391,13 @@ func (s *Subscription) handle(topic string, p uint32, msg *core.Message, commit 
 	}
 	var first, last time.Time
 	for attempt := 1; ; attempt++ {
-		d := Delivery{Envelope: env, Message: *msg, Topic: topic, Partition: p, Group: s.group, Attempt: attempt}
+		d := Delivery{Envelope: env, Message: *msg, Topic: topic, Partition: p, Group: s.group, Attempt: attempt, Worker: worker}
 		start := time.Now()
 		err := s.call(d)
 		s.t.hooks.Handled(s.group, topic, p, time.Since(start), err)
 		if err == nil {
 			s.processed.Add(1)
+			processed.Add(1)
 			return true
 		}
 		if s.hctx.Err() != nil { // hard stop: the failure may be the cancellation
@@ -536,6 +493,17 @@ type Stats struct {
 	DecodeErrors uint64
 	// Partitions is each partition's state, by topic then partition.
 	Partitions []PartitionStats
+	// Workers is each worker's share, by topic (in subscription order)
+	// then worker index.
+	Workers []WorkerStats
+}
+
+// WorkerStats is one worker's share of a subscription's events.
+type WorkerStats struct {
+	Topic  string
+	Worker int
+	// Processed counts the events whose handler succeeded on this worker.
+	Processed uint64
 }
 
 // PartitionStats is the subscription's view of one partition.
@@ -580,6 +548,11 @@ func (s *Subscription) Stats() Stats {
 		}
 		return int(a.partition) - int(b.partition)
 	})
+	for _, r := range s.runs {
+		for _, w := range r.workers {
+			st.Workers = append(st.Workers, WorkerStats{Topic: r.topic, Worker: w.index, Processed: w.processed.Load()})
+		}
+	}
 	for _, k := range keys {
 		ps := s.part(k.topic, k.partition)
 		st.Partitions = append(st.Partitions, PartitionStats{Topic: k.topic, Partition: k.partition,

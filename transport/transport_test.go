@@ -27,6 +27,22 @@ func fakeHarness() transporttest.Harness {
 
 func TestScenarios(t *testing.T) { transporttest.Run(t, fakeHarness()) }
 
+// TestScenariosCooperative runs the group scenarios against the fake with
+// Iggy 0.8.0's cooperative joins, where a hand-over must deliver nothing
+// twice.
+func TestScenariosCooperative(t *testing.T) {
+	h := fakeHarness()
+	h.Broker = func(testing.TB) core.Broker {
+		b := newFakeBroker()
+		b.cooperative = true
+		return b
+	}
+	h.CooperativeGroups = true
+	t.Run("GroupConsume", func(t *testing.T) { transporttest.GroupConsume(t, h) })
+	t.Run("GroupRebalance", func(t *testing.T) { transporttest.GroupRebalance(t, h) })
+	t.Run("GroupHandOver", func(t *testing.T) { transporttest.GroupHandOver(t, h) })
+}
+
 func TestXXH32(t *testing.T) {
 	for _, c := range []struct {
 		in   string

@@ -129,6 +129,16 @@ type SubscriberConfig struct {
 	// from the first retained message, keeps its position in memory only
 	// and stores nothing: every new subscription gets every message.
 	ConsumerGroup string `yaml:"consumer_group"`
+	// DeleteGroupOnClose makes Close delete ConsumerGroup, with its stored
+	// offsets, from every topic this Subscriber subscribed to, once its
+	// subscriptions have left (delete_group_on_close). It is for a group
+	// private to this Subscriber (one per process, say) that would
+	// otherwise stay on the broker: another Subscriber of the group loses
+	// its membership, and a later subscription starts from the first
+	// message. It needs a broker with core.Deleter (both connectors of this
+	// repository); without one, or when a delete fails, Close logs it.
+	// Default false: the group and its offsets stay.
+	DeleteGroupOnClose bool `yaml:"delete_group_on_close"`
 	// BatchSize is how many messages a subscription polls at once
 	// (batch_size), 1 to 10000. Default 100. The messages are handed out
 	// one at a time; after a rebalance, the un-acknowledged part of a batch

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,7 +51,8 @@ type Subscriber struct {
 
 	mu     sync.Mutex
 	closed bool
-	wg     sync.WaitGroup // subscriptions and Subscribe calls in progress
+	topics map[string]bool // topics joined with the group; guarded by mu
+	wg     sync.WaitGroup  // subscriptions and Subscribe calls in progress
 }
 
 var (
@@ -164,6 +166,12 @@ func (s *Subscriber) open(ctx context.Context, topic string) (source, error) {
 	if err := g.join(ctx); err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	if s.topics == nil {
+		s.topics = map[string]bool{}
+	}
+	s.topics[topic] = true
+	s.mu.Unlock()
 	return g, nil
 }
 
@@ -171,15 +179,48 @@ func (s *Subscriber) open(ctx context.Context, topic string) (source, error) {
 // their groups (each bounded by LeaveTimeout), closes their channels and
 // waits for all of it. Offsets of acknowledged messages are already
 // stored; an un-acknowledged message out at that moment is delivered again
-// to the group's next subscriber. It leaves the broker open. It is
-// idempotent and always returns nil.
+// to the group's next subscriber. With DeleteGroupOnClose it then deletes
+// the group from the topics it joined (each bounded by LeaveTimeout). It
+// leaves the broker open. It is idempotent and always returns nil.
 func (s *Subscriber) Close() error {
 	s.mu.Lock()
+	already := s.closed
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	if !already && s.cfg.DeleteGroupOnClose && s.cfg.ConsumerGroup != "" {
+		s.deleteGroup()
+	}
 	return nil
+}
+
+// deleteGroup deletes the consumer group from the topics it was joined on;
+// failures are logged.
+func (s *Subscriber) deleteGroup() {
+	s.mu.Lock()
+	topics := make([]string, 0, len(s.topics))
+	for t := range s.topics {
+		topics = append(topics, t)
+	}
+	s.mu.Unlock()
+	if len(topics) == 0 {
+		return
+	}
+	d, ok := s.b.(core.Deleter)
+	if !ok {
+		s.log.LogAttrs(context.Background(), slog.LevelWarn, "cannot delete the consumer group: the broker has no core.Deleter")
+		return
+	}
+	slices.Sort(topics)
+	for _, t := range topics {
+		ctx, cancel := context.WithTimeout(context.Background(), LeaveTimeout)
+		err := d.DeleteGroup(ctx, s.cfg.Stream, t, s.cfg.ConsumerGroup)
+		cancel()
+		if err != nil && !errors.Is(err, core.ErrNotFound) {
+			s.log.LogAttrs(context.Background(), slog.LevelWarn, "deleting the consumer group failed", slog.String("topic", t), slog.Any("error", err))
+		}
+	}
 }
 
 // Delivery describes where a delivered message was read. A message's

@@ -406,3 +406,49 @@ func TestOversizedMetadataRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestDeleteGroupOnClose: with delete_group_on_close, Close deletes the
+// group with its offsets (a new subscription of that group starts at the
+// first message again); without it the group and its offsets stay.
+func TestDeleteGroupOnClose(t *testing.T) {
+	forEachBroker(t, func(t *testing.T, b core.Broker) {
+		p := newPublisher(t, b, iggywm.PublisherConfig{})
+		publish(t, p, "orders", "m1", "m2")
+		stream := iggywm.DefaultStream
+		for _, del := range []bool{false, true} {
+			cfg := iggywm.SubscriberConfig{ConsumerGroup: "once", DeleteGroupOnClose: del}
+			s := newSubscriber(t, b, cfg)
+			ch, err := s.Subscribe(t.Context(), "orders")
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := receive(t, ch)
+			first.Ack()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, err = b.Group(t.Context(), stream, "orders", "once")
+			switch {
+			case del && !errors.Is(err, core.ErrNotFound):
+				t.Fatalf("delete_group_on_close: after Close the group lookup gave %v, want ErrNotFound", err)
+			case !del && err != nil:
+				t.Fatalf("without delete_group_on_close the group is gone: %v", err)
+			}
+			if !del && first.UUID != "m1" {
+				t.Fatalf("first delivery %q, want m1", first.UUID)
+			}
+			if del && first.UUID != "m2" { // the first run acknowledged m1
+				t.Fatalf("the group kept its offset: first delivery %q, want m2", first.UUID)
+			}
+		}
+		// The deleted group's offsets went with it.
+		s := newSubscriber(t, b, iggywm.SubscriberConfig{ConsumerGroup: "once"})
+		ch, err := s.Subscribe(t.Context(), "orders")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := receive(t, ch); m.UUID != "m1" {
+			t.Fatalf("after the delete the group starts at %q, want m1", m.UUID)
+		}
+	})
+}

@@ -109,6 +109,7 @@ func Run(t *testing.T, newBroker func(t *testing.T) core.Broker, features Featur
 		{"Errors/Mapping", s.errorMapping},
 		{"Concurrency/Senders", s.concurrentSenders},
 		{"Poll/LongPoll", s.longPoll},
+		{"Delete", s.deletes},
 		{"Close", s.close},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -35,6 +35,11 @@ type Harness struct {
 	Down, Up func(t testing.TB, b core.Broker)
 	// Timeout bounds each scenario's waits (default 30s).
 	Timeout time.Duration
+	// CooperativeGroups says the broker hands a group's partition to a
+	// joining member only once the old owner stored the offset it polled
+	// (Iggy 0.8.0's cooperative rebalance). GroupHandOver then requires no
+	// event to be delivered twice; without it duplicates are only counted.
+	CooperativeGroups bool
 }
 
 func (h Harness) codec() core.Codec {
@@ -63,6 +68,7 @@ func Run(t *testing.T, h Harness) {
 		{"Async", Async},
 		{"GroupConsume", GroupConsume},
 		{"GroupRebalance", GroupRebalance},
+		{"GroupHandOver", GroupHandOver},
 		{"RetryDLQRedrive", RetryDLQRedrive},
 		{"PoisonToDLQ", PoisonToDLQ},
 		{"Replay", Replay},

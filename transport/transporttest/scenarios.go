@@ -373,16 +373,33 @@ func (e *env) publishAll(events []core.Envelope) {
 }
 
 // GroupConsume: 50 tenants x 200 events through one subscription with 3
-// members: every event once, per-tenant order, partitions split.
+// workers: one group member owning every partition, every event once,
+// per-tenant order, never two events of one partition at once, and each
+// worker within 25% of a fair share.
 func GroupConsume(t *testing.T, h Harness) {
 	e := newEnv(t, h, nil)
 	tenants := Tenants(50)
 	e.publishAll(interleaved(tenants, 200, "node.updated"))
 	k := NewTracker(50 * 200)
+	const workers = 3
+	var perWorker [workers]atomic.Int64
+	var inPartition sync.Map // partition -> *atomic.Int32, handler calls running
+	var overlaps, badWorker atomic.Int64
 	sub, err := e.tr.Subscribe(e.ctx(), "g1", func(ctx context.Context, d transport.Delivery) error {
+		c, _ := inPartition.LoadOrStore(d.Partition, new(atomic.Int32))
+		running := c.(*atomic.Int32)
+		if running.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		defer running.Add(-1)
+		if d.Worker < 0 || d.Worker >= workers {
+			badWorker.Add(1)
+		} else {
+			perWorker[d.Worker].Add(1)
+		}
 		k.Record(d.Envelope)
 		return nil
-	}, transport.SubscribeOptions{Concurrency: 3})
+	}, transport.SubscribeOptions{Concurrency: workers})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,20 +407,11 @@ func GroupConsume(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(gi.Members) != 3 {
-		t.Fatalf("group has %d members, want 3", len(gi.Members))
+	if len(gi.Members) != 1 {
+		t.Fatalf("group has %d members, want 1 (one per subscription and topic)", len(gi.Members))
 	}
-	owned := map[uint32]bool{}
-	for _, m := range gi.Members {
-		if len(m.Partitions) == 0 {
-			t.Errorf("member %d has no partition", m.ID)
-		}
-		for _, p := range m.Partitions {
-			if owned[p] {
-				t.Errorf("partition %d assigned twice", p)
-			}
-			owned[p] = true
-		}
+	if got := len(gi.Members[0].Partitions); got != int(transport.DefaultPartitions) {
+		t.Errorf("the only member has %d partitions, want all %d", got, transport.DefaultPartitions)
 	}
 	wait(t, h, k.Done(), "all events handled")
 	if err := sub.Stop(e.ctx()); err != nil {
@@ -413,9 +421,29 @@ func GroupConsume(t *testing.T, h Harness) {
 	if len(errs) > 0 || dups != 0 || total != 10000 {
 		t.Fatalf("handled %d, duplicates %d, order errors %d: %v", total, dups, len(errs), errs[:min(len(errs), 5)])
 	}
+	if n := overlaps.Load(); n > 0 {
+		t.Errorf("%d handler calls overlapped another of the same partition", n)
+	}
+	if n := badWorker.Load(); n > 0 {
+		t.Errorf("%d deliveries named a worker outside 0..%d", n, workers-1)
+	}
 	st := sub.Stats()
 	if st.Processed != 10000 || st.Failed != 0 {
 		t.Errorf("stats: %+v", st)
+	}
+	fair := 10000 / workers
+	t.Logf("split over %d workers: %d + %d + %d", workers, perWorker[0].Load(), perWorker[1].Load(), perWorker[2].Load())
+	if len(st.Workers) != workers {
+		t.Errorf("stats list %d workers, want %d", len(st.Workers), workers)
+	}
+	for i := range workers {
+		n := int(perWorker[i].Load())
+		if n < fair*3/4 || n > fair*5/4 {
+			t.Errorf("worker %d handled %d events, want %d +-25%%", i, n, fair)
+		}
+		if i < len(st.Workers) && st.Workers[i].Processed != uint64(n) {
+			t.Errorf("stats say worker %d processed %d, the handler counted %d", i, st.Workers[i].Processed, n)
+		}
 	}
 	lag, err := e.tr.GroupLag(e.ctx(), transport.TopicDomain, "g1")
 	if err != nil {
@@ -467,6 +495,89 @@ func GroupRebalance(t *testing.T, h Harness) {
 		t.Fatalf("handled %d, order errors %v", total, errs[:min(len(errs), 5)])
 	}
 	t.Logf("rebalance: %d distinct events, %d redelivered", total, dups)
+}
+
+// GroupHandOver: subscription A (as one process) is mid-way through 10k
+// events, its handlers held, when subscription B of the same group joins;
+// later A stops. Every event is handled, first deliveries in per-tenant
+// order, each subscription's workers share its events, and with
+// Harness.CooperativeGroups no event is delivered twice: the joining
+// member waits for the partition's batch in A to be stored, and A's Stop
+// stores what it handled before it leaves.
+func GroupHandOver(t *testing.T, h Harness) {
+	e := newEnv(t, h, nil)
+	tenants := Tenants(50)
+	e.publishAll(interleaved(tenants, 200, "node.updated"))
+	k := NewTracker(50 * 200)
+	var handled atomic.Int64
+	held, joined := make(chan struct{}), make(chan struct{})
+	var heldOnce sync.Once
+	sixK := make(chan struct{})
+	count := func() int64 {
+		n := handled.Add(1)
+		if n == 6000 {
+			close(sixK)
+		}
+		return n
+	}
+	handlerA := func(ctx context.Context, d transport.Delivery) error {
+		k.Record(d.Envelope)
+		if count() >= 2000 {
+			select {
+			case <-joined:
+			default:
+				heldOnce.Do(func() { close(held) })
+				select {
+				case <-joined:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
+		return nil
+	}
+	handlerB := func(ctx context.Context, d transport.Delivery) error {
+		k.Record(d.Envelope)
+		count()
+		return nil
+	}
+	a, err := e.tr.Subscribe(e.ctx(), "g3", handlerA, transport.SubscribeOptions{Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, h, held, "2000 events in A")
+	b, err := e.tr.Subscribe(e.ctx(), "g3", handlerB, transport.SubscribeOptions{Concurrency: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(joined)
+	gi, err := e.b.Group(e.ctx(), e.stream(), transport.TopicDomain, "g3")
+	if err != nil || len(gi.Members) != 2 {
+		t.Fatalf("after B joined the group is %+v, %v; want 2 members", gi, err)
+	}
+	wait(t, h, sixK, "6000 events")
+	if err := a.Stop(e.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, h, k.Done(), "all events handled")
+	if err := b.Stop(e.ctx()); err != nil {
+		t.Fatal(err)
+	}
+	total, dups, errs := k.Result()
+	if len(errs) > 0 || total != 10000 {
+		t.Fatalf("handled %d, order errors %v", total, errs[:min(len(errs), 5)])
+	}
+	for _, s := range []*transport.Subscription{a, b} {
+		var shares []uint64
+		for _, w := range s.Stats().Workers {
+			shares = append(shares, w.Processed)
+		}
+		t.Logf("hand-over: worker shares %v", shares)
+	}
+	if h.CooperativeGroups && dups != 0 {
+		t.Fatalf("hand-over: %d events delivered twice, want none from a cooperative broker", dups)
+	}
+	t.Logf("hand-over: %d distinct events, %d redelivered", total, dups)
 }
 
 // RetryDLQRedrive: a failing event is retried max_attempts times, goes to

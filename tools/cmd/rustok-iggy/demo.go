@@ -11,7 +11,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +23,7 @@ import (
 
 	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/adapters/config"
+	"github.com/rustok/rustok-iggy/core"
 	"github.com/rustok/rustok-iggy/transport"
 )
 
@@ -31,6 +34,8 @@ const (
 	demoInitialBackoff = 2 * time.Millisecond
 	demoMaxBackoff     = 20 * time.Millisecond
 	demoBatchSize      = 500
+	// demoWorkers is the demo subscription's workers per topic.
+	demoWorkers = 4
 )
 
 type demoOptions struct {
@@ -40,6 +45,7 @@ type demoOptions struct {
 	timeout     time.Duration
 	keepRunning bool
 	seed        uint64
+	cleanup     bool
 }
 
 func newDemoCmd() *cobra.Command {
@@ -54,7 +60,9 @@ a free port if that one is taken):
   1. creates the stream and its domain, system and dlq topics;
   2. publishes a multi-tenant stream of business events (--events across
      --tenants: content, orders, payments, sign-ups, inventory, system);
-  3. consumes them with a consumer group of two members; the handler of
+  3. consumes them with one consumer-group subscription of 4 workers (one
+     group member per topic, its partitions' batches spread over the
+     workers; the summary shows each worker's share); the handler of
      ` + demoFailingType + ` fails on purpose, so those events are retried
      and then dead-lettered;
   4. verifies that every tenant's events arrived in publish order;
@@ -67,6 +75,8 @@ a free port if that one is taken):
      a second one taking over, every committed event once in Iggy (by id,
      deduplication on), none rolled back, tenant order; an inbox consumer
      writing invoices with forced redeliveries, each invoice once;
+  9. with --cleanup, deletes the run's consumer group (a broker that cannot
+     delete fails this check);
   and prints a summary (--json: as JSON).
 
 Every run uses its own consumer group and counts only its own events, so it
@@ -98,6 +108,7 @@ is safe to run again on the same data. Exits with status 1 if a check fails.`,
 	f.DurationVar(&o.timeout, "timeout", o.timeout, "give up waiting for consumption after this `duration`")
 	f.BoolVar(&o.keepRunning, "keep-running", false, "after the summary, keep the embedded broker serving the Iggy TCP protocol until interrupted")
 	f.Uint64Var(&o.seed, "seed", 0, "random seed of the generated events (0: a new one per run)")
+	f.BoolVar(&o.cleanup, "cleanup", false, "delete the run's consumer group at the end")
 	return cmd
 }
 
@@ -120,7 +131,7 @@ type demoSummary struct {
 	Tenants          int         `json:"tenants"`
 	Published        int         `json:"published"`
 	Consumed         int         `json:"consumed"`
-	ConsumedByMember [2]int      `json:"consumed_by_member"`
+	ConsumedByWorker []int       `json:"consumed_by_worker"`
 	Duplicates       int         `json:"duplicates"`
 	OrderedTenants   int         `json:"ordered_tenants"`
 	OrderViolations  int         `json:"order_violations"`
@@ -162,7 +173,7 @@ func (h *demoHooks) DeadLettered(group, _ string, _ uint32, _ string) {
 	}
 }
 
-// demoTracker records what the two members handled.
+// demoTracker records what the subscription's workers handled.
 type demoTracker struct {
 	batch   *demoBatch
 	tenants []demoTenant
@@ -176,7 +187,7 @@ type demoTracker struct {
 	badTenant  map[int]bool
 	violations []string
 	duplicates int
-	byMember   [2]int
+	byWorker   []int
 	consumed   int
 	wantOK     int
 	wantFail   int
@@ -190,7 +201,7 @@ type demoTracker struct {
 
 var errSimulatedOutage = errors.New("smtp relay rejected the message (simulated outage)")
 
-func (tk *demoTracker) handler(member int) transport.Handler {
+func (tk *demoTracker) handler() transport.Handler {
 	return func(_ context.Context, d transport.Delivery) error {
 		m, ours := tk.batch.meta[d.Envelope.ID]
 		if !ours {
@@ -232,7 +243,9 @@ func (tk *demoTracker) handler(member int) transport.Handler {
 		if !tk.okDone[d.Envelope.ID] {
 			tk.okDone[d.Envelope.ID] = true
 			tk.consumed++
-			tk.byMember[member]++
+			if d.Worker >= 0 && d.Worker < len(tk.byWorker) {
+				tk.byWorker[d.Worker]++
+			}
 		}
 		tk.check()
 		return nil
@@ -309,7 +322,7 @@ func runDemo(ctx context.Context, cmd *cobra.Command, cfg config.Config, o demoO
 	}
 
 	tk := &demoTracker{batch: &batch, tenants: tenants, badTenant: map[int]bool{}, seen: map[uuid.UUID]bool{}, okDone: map[uuid.UUID]bool{}, redriven: map[uuid.UUID]bool{},
-		last: map[orderKey]int{}, wantOK: len(batch.events) - batch.failing, wantFail: batch.failing,
+		last: map[orderKey]int{}, byWorker: make([]int, demoWorkers), wantOK: len(batch.events) - batch.failing, wantFail: batch.failing,
 		dead: hooks.dead.Load, phase1: make(chan struct{}), phase2: make(chan struct{})}
 	hooks.onDead = func() { tk.mu.Lock(); tk.check(); tk.mu.Unlock() }
 	var subs []*transport.Subscription
@@ -320,15 +333,13 @@ func runDemo(ctx context.Context, cmd *cobra.Command, cfg config.Config, o demoO
 			_ = sub.Stop(sctx)
 		}
 	}()
-	for member := range 2 {
-		sub, err := tr.Subscribe(ctx, group, tk.handler(member), transport.SubscribeOptions{
-			Concurrency: 1, IncludeSystem: true, StartFrom: transport.StartLatest,
-		})
-		if err != nil {
-			return fmt.Errorf("demo: subscribe member %d: %w", member+1, err)
-		}
-		subs = append(subs, sub)
+	sub, err := tr.Subscribe(ctx, group, tk.handler(), transport.SubscribeOptions{
+		Concurrency: demoWorkers, IncludeSystem: true, StartFrom: transport.StartLatest,
+	})
+	if err != nil {
+		return fmt.Errorf("demo: subscribe: %w", err)
 	}
+	subs = append(subs, sub)
 
 	// Publish.
 	bar := newProgressBar(errOut)
@@ -360,7 +371,7 @@ func runDemo(ctx context.Context, cmd *cobra.Command, cfg config.Config, o demoO
 	e2e := time.Since(pubStart)
 	s.EndToEndRate = float64(len(batch.events)) / e2e.Seconds()
 	tk.mu.Lock()
-	s.Consumed, s.ConsumedByMember, s.Duplicates = tk.consumed, tk.byMember, tk.duplicates
+	s.Consumed, s.ConsumedByWorker, s.Duplicates = tk.consumed, slices.Clone(tk.byWorker), tk.duplicates
 	violations := append([]string(nil), tk.violations...)
 	active := 0
 	for i := range tenants {
@@ -383,7 +394,7 @@ func runDemo(ctx context.Context, cmd *cobra.Command, cfg config.Config, o demoO
 	}
 	tk.mu.Unlock()
 	s.Retried = hooks.retried.Load()
-	say("consumed %d events with 2 members (%d + %d) in %s", s.Consumed, s.ConsumedByMember[0], s.ConsumedByMember[1], e2e.Round(time.Millisecond))
+	say("consumed %d events with %d workers (%s) in %s", s.Consumed, demoWorkers, splitString(s.ConsumedByWorker), e2e.Round(time.Millisecond))
 
 	s.OrderViolations = len(violations)
 
@@ -467,7 +478,7 @@ func runDemo(ctx context.Context, cmd *cobra.Command, cfg config.Config, o demoO
 
 	s.Checks = []demoCheck{
 		{"published", s.Published == o.events, fmt.Sprintf("%d events across %d tenants (%d domain, %d system)", s.Published, active, s.Published-batch.system, batch.system)},
-		{"consumed", s.Consumed == tk.wantOK, fmt.Sprintf("%d of %d by 2 group members (%d + %d), %d redelivered", s.Consumed, tk.wantOK, s.ConsumedByMember[0], s.ConsumedByMember[1], s.Duplicates)},
+		{"consumed", s.Consumed == tk.wantOK, fmt.Sprintf("%d of %d by %d workers (%s), %d redelivered", s.Consumed, tk.wantOK, demoWorkers, splitString(s.ConsumedByWorker), s.Duplicates)},
 		{"per-tenant order", len(violations) == 0 && s.OrderedTenants == active, fmt.Sprintf("%d/%d tenants verified in publish order, %d violations", s.OrderedTenants, active, len(violations))},
 		{"retried", s.Retried == uint64(batch.failing*(demoMaxAttempts-1)), fmt.Sprintf("%d retries (%d failing events x %d)", s.Retried, batch.failing, demoMaxAttempts-1)},
 		{"dead-lettered", batch.failing > 0 && s.DeadLettered == batch.failing && badEntries == 0, fmt.Sprintf("%d of %d %s events, after %d attempts", s.DeadLettered, batch.failing, demoFailingType, demoMaxAttempts)},
@@ -485,6 +496,12 @@ func runDemo(ctx context.Context, cmd *cobra.Command, cfg config.Config, o demoO
 		obChecks = []demoCheck{{"outbox", false, err.Error()}}
 	}
 	s.Checks = append(s.Checks, obChecks...)
+	if o.cleanup {
+		for _, sub := range subs {
+			_ = sub.Stop(ctx)
+		}
+		s.Checks = append(s.Checks, demoCleanup(ctx, app.Broker(), stream, group))
+	}
 	err = finishDemo(out, &s, o, began)
 	if err == nil && !o.json {
 		live := ""
@@ -505,6 +522,30 @@ func runDemo(ctx context.Context, cmd *cobra.Command, cfg config.Config, o demoO
 		<-ctx.Done()
 	}
 	return err
+}
+
+// splitString formats a per-worker split as "a + b + c".
+func splitString(n []int) string {
+	parts := make([]string, len(n))
+	for i, v := range n {
+		parts[i] = strconv.Itoa(v)
+	}
+	return strings.Join(parts, " + ")
+}
+
+// demoCleanup deletes the run's consumer group from the topics it
+// subscribed (core.Deleter); a group already gone counts as deleted.
+func demoCleanup(ctx context.Context, b core.Broker, stream, group string) demoCheck {
+	d, ok := b.(core.Deleter)
+	if !ok {
+		return demoCheck{"cleanup", false, "the broker cannot delete (no core.Deleter)"}
+	}
+	for _, topic := range []string{transport.TopicDomain, transport.TopicSystem} {
+		if err := d.DeleteGroup(ctx, stream, topic, group); err != nil && !errors.Is(err, core.ErrNotFound) {
+			return demoCheck{"cleanup", false, err.Error()}
+		}
+	}
+	return demoCheck{"cleanup", true, fmt.Sprintf("consumer group %s deleted from the domain and system topics", group)}
 }
 
 // waitFor waits until done is closed, calling tick every 100ms; it fails

@@ -22,10 +22,11 @@ import (
 )
 
 // addFrontDoorCommands adds the transport commands (demo, publish,
-// consume, replay, dlq, topology, health) to root. Each reads the root's
+// consume, replay, dlq, topology with topology delete, health, group
+// delete) to root. Each reads the root's
 // persistent --config flag.
 func addFrontDoorCommands(root *cobra.Command) {
-	root.AddCommand(newDemoCmd(), newPublishCmd(), newConsumeCmd(), newReplayCmd(), newDLQCmd(), newTopologyCmd(), newHealthCmd(), newOutboxCmd())
+	root.AddCommand(newDemoCmd(), newPublishCmd(), newConsumeCmd(), newReplayCmd(), newDLQCmd(), newTopologyCmd(), newHealthCmd(), newOutboxCmd(), newGroupCmd())
 }
 
 // stopTimeout bounds the drain at the end of a command.

@@ -78,6 +78,7 @@ difference between the existing topics and the configuration.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(newTopologyDeleteCmd())
 	return cmd
 }
 
