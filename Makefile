@@ -8,12 +8,15 @@ PKGS      := $(addsuffix /...,$(MODULES))
 RACE      ?= -race
 TESTFLAGS ?=
 TIMEOUT   ?= 30m
+# staticcheck is pinned and fetched through the module proxy by `go run`
+# (a package@version argument runs outside the workspace's go.mod files).
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Watermill's own TestReconnect races under -race, so its run against a
 # restarted `rustok-iggy serve` process is a separate step without it.
 WATERMILL_RECONNECT = $(GO) test -count=1 -timeout 5m -run '^TestWatermillReconnect$$' ./integration/
 
-.PHONY: test vet fmt fmt-check lint bench bench-full integration demo tidy
+.PHONY: test vet fmt fmt-check lint staticcheck bench charts bench-full integration demo tidy
 
 test: fmt-check vet
 	$(GO) test $(RACE) -timeout $(TIMEOUT) $(TESTFLAGS) $(PKGS)
@@ -28,13 +31,22 @@ fmt:
 fmt-check:
 	@out=$$(gofmt -l $(MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-lint: fmt-check vet
+staticcheck:
+	$(STATICCHECK) $(PKGS)
+
+lint: fmt-check vet staticcheck
 
 # Quick benchmark run: the benchmark program in quick mode (every target in
-# one run, with the machine's limits) plus go test -bench.
+# one run, with the machine's limits) plus go test -bench. The report is
+# saved as docs/bench/quick.json and drawn as the SVG charts of
+# docs/benchmarks.md; `make charts` redraws them from the saved report.
+BENCH_DIR = docs/bench
 bench:
-	$(GO) run ./tools/bench --quick
+	$(GO) run ./tools/bench --quick --json-file $(BENCH_DIR)/quick.json --charts $(BENCH_DIR)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 100ms $(PKGS)
+
+charts:
+	$(GO) run ./tools/bench --from-json $(BENCH_DIR)/quick.json --charts $(BENCH_DIR) >/dev/null
 
 # Full benchmark run, printed as the Markdown table of docs/benchmarks.md.
 bench-full:

@@ -11,13 +11,14 @@ import (
 )
 
 // TestImports enforces the dependency rule: transport imports the standard
-// library, core and uuid (goleak in tests), never connector or adapters.
+// library, core, uuid and xxhash (the XXH32 the embedded broker uses too;
+// goleak in tests), never connector or adapters.
 func TestImports(t *testing.T) {
 	allowed := func(path string, test bool) bool {
 		switch {
 		case !strings.Contains(strings.SplitN(path, "/", 2)[0], "."):
 			return true // standard library
-		case path == "github.com/rustok/rustok-iggy/core", path == "github.com/google/uuid",
+		case path == "github.com/rustok/rustok-iggy/core", path == "github.com/google/uuid", path == "github.com/OneOfOne/xxhash",
 			strings.HasPrefix(path, "github.com/rustok/rustok-iggy/transport"):
 			return true
 		case path == "go.uber.org/goleak":

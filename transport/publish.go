@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -62,8 +61,6 @@ func topicIndex(topic string) uint8 {
 	}
 	return 0
 }
-
-var topicByIndex = [2]string{TopicDomain, TopicSystem}
 
 // BatchError reports the events of a PublishBatch (or of an async flush)
 // that were not stored. Match it with errors.As; errors.Is sees each
@@ -316,9 +313,4 @@ func (t *Transport) Flush(ctx context.Context) error {
 		return nil
 	}
 	return t.async.flush(ctx)
-}
-
-// isTransient reports whether err may go away when retried.
-func isTransient(err error) bool {
-	return errors.Is(err, core.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -67,14 +67,13 @@ type memGroup struct {
 }
 
 type memMember struct {
-	conn   *memConn
-	t      *memTopic
-	g      *memGroup
-	id     uint32
-	parts  []uint32
-	rr     int
-	left   bool
-	closed bool
+	conn  *memConn
+	t     *memTopic
+	g     *memGroup
+	id    uint32
+	parts []uint32
+	rr    int
+	left  bool
 }
 
 type memConn struct {

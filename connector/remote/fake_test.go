@@ -3,7 +3,6 @@ package remote
 import (
 	"crypto/tls"
 	"encoding/binary"
-	"errors"
 	"io"
 	"net"
 	"sync"
@@ -220,5 +219,3 @@ func silentListener(t *testing.T) string {
 	})
 	return ln.Addr().String()
 }
-
-var errTest = errors.New("test")

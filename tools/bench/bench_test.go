@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -139,5 +141,47 @@ func TestQuantile(t *testing.T) {
 	}
 	if quantile(nil, 0.5) != 0 {
 		t.Error("quantile of nothing is not 0")
+	}
+}
+
+// TestCharts draws a small report and checks that both SVG files name the
+// targets, scenarios and percentiles they plot, and that a report with
+// nothing to chart is an error.
+func TestCharts(t *testing.T) {
+	rep := &Report{Rows: []Row{
+		{Target: "limits", Scenario: "memcpy", Kind: kindLatency, MBPerSec: 9000},
+		{Target: "rustok-tcp", Scenario: scPinnedProducer, Durability: "fsync never", Kind: kindWrite, MsgsPerSec: 900000, LatencyOf: "batch", Samples: 100, P50us: 300, P99us: 900, P999us: 2000},
+		{Target: "jetstream", Scenario: scPinnedProducer, Durability: "fsync never", Kind: kindWrite, MsgsPerSec: 400000, LatencyOf: "batch", Samples: 100, P50us: 500, P99us: 1500, P999us: 4000},
+		{Target: "rustok-tcp", Scenario: scPinnedConsumer, Kind: kindRead, MsgsPerSec: 2e6},
+		{Target: "broken", Scenario: scPinnedConsumer, Kind: kindRead, Err: "boom"},
+	}}
+	dir := t.TempDir()
+	if err := rep.writeCharts(dir); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string][]string{
+		chartThroughput: {"rustok-tcp (fsync never)", "jetstream (fsync never)", scPinnedProducer, scPinnedConsumer},
+		chartLatency:    {"p50", "p99.9", "jetstream / " + scPinnedProducer},
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("<?xml")) || !bytes.Contains(b, []byte("<svg")) {
+			t.Fatalf("%s is not SVG: %.80q", file, b)
+		}
+		for _, w := range want {
+			if !bytes.Contains(b, []byte(w)) {
+				t.Errorf("%s does not name %q", file, w)
+			}
+		}
+		for _, no := range []string{"broken", "memcpy"} {
+			if bytes.Contains(b, []byte(no)) {
+				t.Errorf("%s charts the row %q it should leave out", file, no)
+			}
+		}
+	}
+	if err := (&Report{}).writeCharts(t.TempDir()); err == nil {
+		t.Error("an empty report was charted")
 	}
 }

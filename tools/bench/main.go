@@ -52,6 +52,7 @@ type options struct {
 	quick, jsonOut, md bool
 	jsonFile           string
 	fromJSON           string
+	charts             string
 	messages, msgSize  int
 	batch              int
 	producers          int
@@ -115,6 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.jsonOut, "json", false, "print the report as JSON instead of a table")
 	fs.BoolVar(&o.md, "md", false, "print the table as markdown")
 	fs.StringVar(&o.jsonFile, "json-file", "", "also write the JSON report to this file")
+	fs.StringVar(&o.charts, "charts", "", "also write the report as SVG charts ("+chartThroughput+", "+chartLatency+") into this directory")
 	fs.StringVar(&o.fromJSON, "from-json", "", "run nothing: print the report saved in this JSON file (with --md or as a table)")
 	fs.IntVar(&o.messages, "messages", 1_000_000, "messages per broker-level producer scenario, all producers together")
 	fs.IntVar(&o.msgSize, "message-size", 1000, "payload bytes per message (Iggy's bench: 1000)")
@@ -260,6 +262,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := json.Unmarshal(b, &rep); err != nil {
 			return fmt.Errorf("%s: %w", o.fromJSON, err)
 		}
+		if o.charts != "" {
+			if err := rep.writeCharts(o.charts); err != nil {
+				return err
+			}
+		}
 		return rep.writeText(stdout, o.md)
 	}
 	base := o.dir
@@ -333,6 +340,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			err = cerr
 		}
 		if err != nil {
+			return err
+		}
+	}
+	if o.charts != "" {
+		if err := rep.writeCharts(o.charts); err != nil {
 			return err
 		}
 	}

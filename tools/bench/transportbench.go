@@ -173,29 +173,9 @@ func encodedSize(cd core.Codec, events []core.Envelope) int64 {
 // events, then calls flush (async mode) inside the measurement.
 func tpPublish(ctx context.Context, o *options, r *Row, events []core.Envelope, cd core.Codec, publish func(core.Envelope) error, flush func() error) error {
 	size := encodedSize(cd, events)
-	shares := split(len(events), o.publishers)
 	lat := newLatencies("call")
-	errs := make([]error, o.publishers)
-	var wg sync.WaitGroup
 	m := startMeter()
-	start := 0
-	for i := range o.publishers {
-		mine := events[start : start+shares[i]]
-		start += shares[i]
-		wg.Go(func() {
-			var rec recorder
-			defer lat.merge(&rec)
-			for _, e := range mine {
-				st := time.Now()
-				if err := publish(e); err != nil {
-					errs[i] = err
-					return
-				}
-				rec.add(time.Since(st))
-			}
-		})
-	}
-	wg.Wait()
+	errs := timedShares(events, o.publishers, lat, publish)
 	var ferr error
 	if flush != nil {
 		ferr = flush()
@@ -211,21 +191,32 @@ func tpPublishBatch(ctx context.Context, o *options, r *Row, events []core.Envel
 	for i := 0; i < len(events); i += o.tpBatch {
 		batches = append(batches, events[i:min(i+o.tpBatch, len(events))])
 	}
-	shares := split(len(batches), o.publishers)
 	lat := newLatencies("batch")
-	errs := make([]error, o.publishers)
-	var wg sync.WaitGroup
 	m := startMeter()
+	errs := timedShares(batches, o.publishers, lat, func(b []core.Envelope) error { return t.PublishBatch(ctx, b) })
+	m.stop(r, int64(len(events)), size, lat)
+	r.Notes = append(r.Notes, fmt.Sprintf("%d publishers, batches of %d", o.publishers, o.tpBatch))
+	return errors.Join(errs...)
+}
+
+// timedShares splits items into workers contiguous shares, runs do on
+// each item of a share in its own goroutine, in order, and records each
+// call's duration in lat. A worker stops at its first error; the errors
+// are returned by worker.
+func timedShares[T any](items []T, workers int, lat *latencies, do func(T) error) []error {
+	shares := split(len(items), workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
 	start := 0
-	for i := range o.publishers {
-		mine := batches[start : start+shares[i]]
+	for i := range workers {
+		mine := items[start : start+shares[i]]
 		start += shares[i]
 		wg.Go(func() {
 			var rec recorder
 			defer lat.merge(&rec)
-			for _, b := range mine {
+			for _, it := range mine {
 				st := time.Now()
-				if err := t.PublishBatch(ctx, b); err != nil {
+				if err := do(it); err != nil {
 					errs[i] = err
 					return
 				}
@@ -234,9 +225,7 @@ func tpPublishBatch(ctx context.Context, o *options, r *Row, events []core.Envel
 		})
 	}
 	wg.Wait()
-	m.stop(r, int64(len(events)), size, lat)
-	r.Notes = append(r.Notes, fmt.Sprintf("%d publishers, batches of %d", o.publishers, o.tpBatch))
-	return errors.Join(errs...)
+	return errs
 }
 
 // tpConsume subscribes a new group with a no-op handler and measures until

@@ -148,17 +148,6 @@ func (l *offsetLog) removeAll(kind uint8, id uint32) error {
 	return err
 }
 
-// clear drops every offset (purge).
-func (l *offsetLog) clear() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.f == nil {
-		return os.ErrClosed
-	}
-	l.live = map[offKey]uint64{}
-	return l.rewrite()
-}
-
 func (l *offsetLog) appendLocked(op uint8, k offKey, offset uint64) error {
 	if l.f == nil {
 		return os.ErrClosed

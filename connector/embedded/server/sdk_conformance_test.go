@@ -729,17 +729,6 @@ func TestSDKGetConnectionInfoAndClose(t *testing.T) {
 	})
 }
 
-// countClients counts logged-in clients (the helper's own connection).
-func countClients(cs []iggcon.ClientInfo) int {
-	n := 0
-	for _, c := range cs {
-		if c.UserID != math.MaxUint32 {
-			n++
-		}
-	}
-	return n
-}
-
 // limitedUser creates a user with the given global permissions and
 // returns a client logged in as it.
 func limitedUser(t *testing.T, e *testEnv, root iggcon.Client, name string, g iggcon.GlobalPermissions) iggcon.Client {
