@@ -49,6 +49,12 @@ type Config struct {
 	// partition within the window (dedup_window), as Iggy's message
 	// deduplication option does. Default 0: off.
 	DedupWindow time.Duration `yaml:"dedup_window"`
+	// RebalancingTimeout is how long a consumer-group partition may stay
+	// pending hand-over to a joining member before it moves without its
+	// owner's commit (rebalancing_timeout), as Iggy 0.8.0's
+	// consumer_group.rebalancing_timeout; checked every 5 s. Default 0:
+	// 30 s, Iggy's default.
+	RebalancingTimeout time.Duration `yaml:"rebalancing_timeout"`
 	// TCPAddr is the "host:port" where the broker also listens on the Iggy
 	// TCP protocol (tcp_addr), so that other processes, the Iggy CLI and
 	// SDKs reach the same data. Port 0 picks a free port (see
@@ -116,6 +122,9 @@ func (c Config) Validate() error {
 	if c.DedupWindow < 0 {
 		bad("dedup_window", "%s is negative", c.DedupWindow)
 	}
+	if c.RebalancingTimeout < 0 {
+		bad("rebalancing_timeout", "%s is negative", c.RebalancingTimeout)
+	}
 	if c.SegmentSize < 0 || c.SegmentSize > MaxSegmentSize {
 		bad("segment_size", "%d is out of range 0 to %d", c.SegmentSize, int64(MaxSegmentSize))
 	}
@@ -179,12 +188,13 @@ func (c Config) withDefaults() Config {
 // brokerConfig is the broker's configuration for c (defaults applied).
 func (c Config) brokerConfig() broker.Config {
 	return broker.Config{
-		DataDir:      c.DataDir,
-		Fsync:        logstore.FsyncPolicy(c.Fsync),
-		SegmentSize:  c.SegmentSize,
-		DedupWindow:  c.DedupWindow,
-		RootUsername: c.RootUsername,
-		RootPassword: c.RootPassword,
-		Logger:       c.Logger,
+		DataDir:            c.DataDir,
+		Fsync:              logstore.FsyncPolicy(c.Fsync),
+		SegmentSize:        c.SegmentSize,
+		DedupWindow:        c.DedupWindow,
+		RebalancingTimeout: c.RebalancingTimeout,
+		RootUsername:       c.RootUsername,
+		RootPassword:       c.RootPassword,
+		Logger:             c.Logger,
 	}
 }

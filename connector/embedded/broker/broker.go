@@ -173,7 +173,7 @@ func (b *Broker) clearMembersLocked() {
 	for _, st := range b.streams {
 		for _, t := range st.topics {
 			for _, g := range t.groups {
-				g.members = nil
+				g.clearMembers()
 			}
 		}
 	}
@@ -210,13 +210,17 @@ func (p *partition) close() error {
 }
 
 // background enforces retention and drops expired personal access tokens
-// every RetentionInterval and, under the interval fsync policy, syncs
+// every RetentionInterval, force-completes consumer-group hand-overs older
+// than RebalancingTimeout every RebalancingCheckInterval and, under the
+// interval fsync policy, syncs
 // offset logs every second. It ends when
 // Close closes b.stop.
 func (b *Broker) background() {
 	defer close(b.done)
 	ret := time.NewTicker(b.cfg.RetentionInterval)
 	defer ret.Stop()
+	revoke := time.NewTicker(b.cfg.RebalancingCheckInterval)
+	defer revoke.Stop()
 	var syncC <-chan time.Time
 	if b.cfg.Fsync == logstore.FsyncInterval {
 		t := time.NewTicker(time.Second)
@@ -233,6 +237,8 @@ func (b *Broker) background() {
 			if b.retentionHook != nil {
 				b.retentionHook(n)
 			}
+		case <-revoke.C:
+			b.expireRevocations()
 		case <-syncC:
 			for _, p := range b.allPartitions() {
 				if err := p.offsets.sync(); err != nil {

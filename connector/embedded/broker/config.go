@@ -21,6 +21,11 @@ const (
 	DefaultSegmentSize = 1 << 30
 	// DefaultRetentionInterval is how often retention is enforced.
 	DefaultRetentionInterval = time.Minute
+	// DefaultRebalancingTimeout is Iggy 0.8.0's consumer_group.rebalancing_timeout.
+	DefaultRebalancingTimeout = 30 * time.Second
+	// DefaultRebalancingCheckInterval is Iggy 0.8.0's
+	// consumer_group.rebalancing_check_interval.
+	DefaultRebalancingCheckInterval = 5 * time.Second
 )
 
 // Config configures a Broker. Zero fields take the documented defaults.
@@ -61,6 +66,18 @@ type Config struct {
 	// LoginThrottleMax caps that delay (yaml login_throttle_max). 0 means
 	// DefaultLoginThrottleMax (500 ms).
 	LoginThrottleMax time.Duration
+	// RebalancingTimeout is how long a consumer-group partition may stay
+	// pending hand-over to a joining member (its owner has not committed
+	// what it polled there) before it moves anyway (yaml
+	// rebalancing_timeout; Iggy's consumer_group.rebalancing_timeout). 0
+	// means DefaultRebalancingTimeout (30 s).
+	RebalancingTimeout time.Duration
+	// RebalancingCheckInterval is how often pending hand-overs are checked
+	// against RebalancingTimeout (yaml rebalancing_check_interval; Iggy's
+	// consumer_group.rebalancing_check_interval), so one moves between the
+	// timeout and the timeout plus this interval. 0 means
+	// DefaultRebalancingCheckInterval (5 s).
+	RebalancingCheckInterval time.Duration
 }
 
 // Validate reports every problem of c, joined.
@@ -82,6 +99,12 @@ func (c Config) Validate() error {
 	}
 	if c.LoginThrottleMax < 0 {
 		errs = append(errs, fmt.Errorf("login_throttle_max: %s is negative: %w", c.LoginThrottleMax, core.ErrInvalid))
+	}
+	if c.RebalancingTimeout < 0 {
+		errs = append(errs, fmt.Errorf("rebalancing_timeout: %s is negative: %w", c.RebalancingTimeout, core.ErrInvalid))
+	}
+	if c.RebalancingCheckInterval < 0 {
+		errs = append(errs, fmt.Errorf("rebalancing_check_interval: %s is negative: %w", c.RebalancingCheckInterval, core.ErrInvalid))
 	}
 	if c.RetentionInterval < 0 {
 		errs = append(errs, fmt.Errorf("retention_interval: %s is negative: %w", c.RetentionInterval, core.ErrInvalid))
@@ -117,6 +140,12 @@ func (c Config) withDefaults() Config {
 	if c.RetentionInterval == 0 {
 		c.RetentionInterval = DefaultRetentionInterval
 	}
+	if c.RebalancingTimeout == 0 {
+		c.RebalancingTimeout = DefaultRebalancingTimeout
+	}
+	if c.RebalancingCheckInterval == 0 {
+		c.RebalancingCheckInterval = DefaultRebalancingCheckInterval
+	}
 	if c.LoginThrottleBase == 0 {
 		c.LoginThrottleBase = DefaultLoginThrottleBase
 	}
@@ -139,5 +168,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("root_username", c.RootUsername),
 		slog.String("root_password", pw),
 		slog.Duration("retention_interval", c.RetentionInterval),
+		slog.Duration("rebalancing_timeout", c.RebalancingTimeout),
+		slog.Duration("rebalancing_check_interval", c.RebalancingCheckInterval),
 	)
 }

@@ -27,17 +27,21 @@ func members(t *testing.T, e *env) [][]uint32 {
 	return out
 }
 
+// TestGroupAssignment: joins before any poll hand over one partition each
+// (Iggy 0.8.0's cooperative join); a leave runs the full round-robin
+// rebalance over the remaining members in slot order.
 func TestGroupAssignment(t *testing.T) {
 	cases := []struct {
 		partitions, members int
-		want                [][]uint32
+		joined, full        [][]uint32
 	}{
-		{3, 1, [][]uint32{{0, 1, 2}}},
-		{3, 2, [][]uint32{{0, 2}, {1}}},
-		{3, 3, [][]uint32{{0}, {1}, {2}}},
-		{8, 1, [][]uint32{{0, 1, 2, 3, 4, 5, 6, 7}}},
-		{8, 2, [][]uint32{{0, 2, 4, 6}, {1, 3, 5, 7}}},
-		{8, 3, [][]uint32{{0, 3, 6}, {1, 4, 7}, {2, 5}}},
+		{3, 1, [][]uint32{{0, 1, 2}}, [][]uint32{{0, 1, 2}}},
+		{3, 2, [][]uint32{{0, 1}, {2}}, [][]uint32{{0, 2}, {1}}},
+		{3, 3, [][]uint32{{0}, {2}, {1}}, [][]uint32{{0}, {1}, {2}}},
+		{8, 1, [][]uint32{{0, 1, 2, 3, 4, 5, 6, 7}}, [][]uint32{{0, 1, 2, 3, 4, 5, 6, 7}}},
+		{8, 2, [][]uint32{{0, 1, 2, 3, 4, 5, 6}, {7}}, [][]uint32{{0, 2, 4, 6}, {1, 3, 5, 7}}},
+		{8, 3, [][]uint32{{0, 1, 2, 3, 4, 5}, {7}, {6}}, [][]uint32{{0, 3, 6}, {1, 4, 7}, {2, 5}}},
+		{8, 4, [][]uint32{{0, 1, 2, 3, 4}, {7}, {6}, {5}}, [][]uint32{{0, 4}, {1, 5}, {2, 6}, {3, 7}}},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%dp_%dm", c.partitions, c.members), func(t *testing.T) {
@@ -51,8 +55,14 @@ func TestGroupAssignment(t *testing.T) {
 			for range c.members {
 				wantCode(t, e.b.JoinConsumerGroup(e.b.NewSystemSession("m"), name("s"), name("t"), num(0)), 0)
 			}
-			if got := members(t, e); !slices.EqualFunc(got, c.want, slices.Equal) {
-				t.Fatalf("assignment %v, want %v", got, c.want)
+			if got := members(t, e); !slices.EqualFunc(got, c.joined, slices.Equal) {
+				t.Fatalf("after the joins %v, want %v", got, c.joined)
+			}
+			extra := e.b.NewSystemSession("extra")
+			wantCode(t, e.b.JoinConsumerGroup(extra, name("s"), name("t"), num(0)), 0)
+			wantCode(t, e.b.LeaveConsumerGroup(extra, name("s"), name("t"), num(0)), 0)
+			if got := members(t, e); !slices.EqualFunc(got, c.full, slices.Equal) {
+				t.Fatalf("after a leave %v, want %v", got, c.full)
 			}
 		})
 	}
@@ -72,7 +82,7 @@ func TestGroupRebalance(t *testing.T) {
 	}
 	wantCode(t, e.b.JoinConsumerGroup(b2, s, tp, g), 0)
 	wantCode(t, e.b.JoinConsumerGroup(c, s, tp, g), 0)
-	if got := members(t, e); !slices.EqualFunc(got, [][]uint32{{0}, {1}, {2}}, slices.Equal) {
+	if got := members(t, e); !slices.EqualFunc(got, [][]uint32{{0}, {2}, {1}}, slices.Equal) {
 		t.Fatalf("three members: %v", got)
 	}
 	// Leave: full rebalance; member ids are kept, the next is max+1.
@@ -83,10 +93,15 @@ func TestGroupRebalance(t *testing.T) {
 		!slices.Equal(gi.Members[0].Partitions, []uint32{0, 2}) || !slices.Equal(gi.Members[1].Partitions, []uint32{1}) {
 		t.Fatalf("after leave: %+v", gi)
 	}
+	// Rejoining takes the freed slot (listed in slot order) and one
+	// partition.
 	wantCode(t, e.b.JoinConsumerGroup(b2, s, tp, g), 0)
 	gi, _, _ = e.b.GetConsumerGroup(e.root, s, tp, g)
-	if gi.Members[2].ID != 3 {
+	if len(gi.Members) != 3 || gi.Members[0].ID != 0 || gi.Members[1].ID != 3 || gi.Members[2].ID != 2 {
 		t.Fatalf("member ids %+v", gi.Members)
+	}
+	if got := members(t, e); !slices.EqualFunc(got, [][]uint32{{0}, {2}, {1}}, slices.Equal) {
+		t.Fatalf("after the rejoin: %v", got)
 	}
 	// Closing a session leaves its groups.
 	e.b.CloseSession(a)
@@ -137,19 +152,19 @@ func TestGroupPoll(t *testing.T) {
 	_, err = e.b.Poll(a, PollRequest{Consumer: Consumer{Kind: GroupConsumer, Group: name("nope")}, Stream: s, Topic: tp, Strategy: PollStrategy{Kind: PollNext}, Count: 1})
 	wantCode(t, err, iggyproto.CodeGroupIDNotFound)
 	wantCode(t, e.b.JoinConsumerGroup(a, s, tp, g), 0)
-	wantCode(t, e.b.JoinConsumerGroup(b2, s, tp, g), 0) // a: [0,2], b: [1]
+	wantCode(t, e.b.JoinConsumerGroup(b2, s, tp, g), 0) // a: [0,1], b: [2]
 	// Round robin over the member's partitions.
 	var seen []uint32
 	for range 4 {
 		r := must[PollResult](t)(poll(a, nil))
 		seen = append(seen, r.PartitionID)
 	}
-	if !slices.Equal(seen, []uint32{0, 2, 0, 2}) {
+	if !slices.Equal(seen, []uint32{0, 1, 0, 1}) {
 		t.Fatalf("round robin %v", seen)
 	}
 	// Auto-commit moved the group's offsets: the second round was empty.
 	r := must[PollResult](t)(poll(b2, nil))
-	if r.PartitionID != 1 || r.Count != 2 {
+	if r.PartitionID != 2 || r.Count != 3 {
 		t.Fatalf("b: %+v", r)
 	}
 	// Explicit partition not owned: the empty 16-zero-byte answer.

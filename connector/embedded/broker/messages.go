@@ -191,8 +191,12 @@ type PollResult struct {
 // Codes: 40, 1009, 2010, 41 without poll permission, 3 unknown strategy,
 // 3007 unknown partition (single consumer), 5000 unknown group, 5006 not a
 // member. A group member polling a partition it does not own (existing or
-// not), or owning none, gets the zero PollResult and nil error. With AutoCommit the offset of the
-// last returned message is stored before Poll returns.
+// not), or with nothing to read round-robin (no partition, or only ones
+// pending revocation to another member), gets the zero PollResult and nil
+// error. With AutoCommit the offset of the last returned message is stored
+// before Poll returns. A group poll that returns messages records the
+// group's last polled offset on the partition, which a pending hand-over
+// of the partition waits to see committed (groups.go).
 func (b *Broker) Poll(s *Session, req PollRequest) (PollResult, error) {
 	b.mu.RLock()
 	a, err := b.authed(s)
@@ -215,28 +219,64 @@ func (b *Broker) Poll(s *Session, req PollRequest) (PollResult, error) {
 		b.mu.RUnlock()
 		return PollResult{}, errf(iggyproto.CodeInvalidCommand, "polling strategy %d", req.Strategy.Kind)
 	}
-	part, key, empty, err := b.pollTarget(s, t, req.Consumer, req.PartitionID)
+	part, key, m, empty, err := b.pollTarget(s, t, req.Consumer, req.PartitionID)
 	if err != nil || empty {
 		b.mu.RUnlock()
 		return PollResult{}, err
 	}
 	part.io.RLock()
 	b.mu.RUnlock()
-	defer part.io.RUnlock()
-	if part.closed {
-		return PollResult{}, errf(iggyproto.CodePartitionNotFound, "partition %d is gone", part.id)
-	}
-	res, err := b.pollPartition(part, key, req)
+	res, last, err := b.readPolled(part, key, req)
 	if err != nil {
 		return PollResult{}, err
 	}
 	b.readBytes.Add(uint64(len(res.Messages)))
+	if m != nil && res.Count > 0 {
+		// As Iggy: the auto-commit may complete a pending revocation (judged
+		// on the previous poll's marker), then the marker moves.
+		if req.AutoCommit {
+			b.afterGroupStore(m, part.id)
+		}
+		t.recordPolled(key.id, part.id, last)
+	}
 	return res, nil
 }
 
+// readPolled runs pollPartition under the partition's io lock, which the
+// caller took shared; it releases it.
+func (b *Broker) readPolled(part *partition, key offKey, req PollRequest) (PollResult, uint64, error) {
+	defer part.io.RUnlock()
+	if part.closed {
+		return PollResult{}, 0, errf(iggyproto.CodePartitionNotFound, "partition %d is gone", part.id)
+	}
+	return b.pollPartition(part, key, req)
+}
+
+// afterGroupStore completes m's pending revocation of partition p if the
+// group's offset now covers its last poll there (Iggy's check after an
+// offset store or auto-commit). m may have left meanwhile.
+func (b *Broker) afterGroupStore(m *member, p uint32) {
+	b.mu.RLock()
+	pending := m.revoking(p)
+	b.mu.RUnlock()
+	if !pending { // the common case takes no write lock
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	g := m.group
+	if g == nil || !g.has(m) || findGroup(g.topic, iggyproto.NumericID(g.id)) != g {
+		return
+	}
+	g.maybeComplete(m, p)
+}
+
 // pollTarget resolves the partition and offset key of a poll (caller holds
-// mu for reading). empty reports the "nothing to read" group answer.
-func (b *Broker) pollTarget(s *Session, t *topic, c Consumer, pid *uint32) (*partition, offKey, bool, error) {
+// mu for reading), and for a group the polling member. empty reports the
+// "nothing to read" group answer: an explicit partition the member does
+// not own, or no partition to read round-robin (those pending revocation
+// are skipped, as Iggy skips them).
+func (b *Broker) pollTarget(s *Session, t *topic, c Consumer, pid *uint32) (*partition, offKey, *member, bool, error) {
 	switch c.Kind {
 	case SingleConsumer:
 		id := uint32(0)
@@ -244,36 +284,38 @@ func (b *Broker) pollTarget(s *Session, t *topic, c Consumer, pid *uint32) (*par
 			id = *pid
 		}
 		if int64(id) >= int64(len(t.partitions)) {
-			return nil, offKey{}, false, errf(iggyproto.CodePartitionNotFound, "partition %d not found in topic %d", id, t.id)
+			return nil, offKey{}, nil, false, errf(iggyproto.CodePartitionNotFound, "partition %d not found in topic %d", id, t.id)
 		}
-		return t.partitions[id], offKey{kind: uint8(SingleConsumer), id: c.ID}, false, nil
+		return t.partitions[id], offKey{kind: uint8(SingleConsumer), id: c.ID}, nil, false, nil
 	case GroupConsumer:
 		g := findGroup(t, c.Group)
 		if g == nil {
-			return nil, offKey{}, false, errf(iggyproto.CodeGroupIDNotFound, "consumer group %s not found", c.Group)
+			return nil, offKey{}, nil, false, errf(iggyproto.CodeGroupIDNotFound, "consumer group %s not found", c.Group)
 		}
 		m := g.memberOf(s)
 		if m == nil {
-			return nil, offKey{}, false, errf(iggyproto.CodeGroupMemberNotFound, "client %d is not a member of group %d", s.id, g.id)
+			return nil, offKey{}, nil, false, errf(iggyproto.CodeGroupMemberNotFound, "client %d is not a member of group %d", s.id, g.id)
 		}
 		key := offKey{kind: uint8(GroupConsumer), id: g.id}
 		if pid != nil {
-			// Owned partitions exist; anything else is the empty answer.
+			// Owned partitions (pending ones included) exist; anything
+			// else is the empty answer.
 			if !m.owns(*pid) {
-				return nil, offKey{}, true, nil
+				return nil, offKey{}, nil, true, nil
 			}
-			return t.partitions[*pid], key, false, nil
+			return t.partitions[*pid], key, m, false, nil
 		}
 		g.cursor.Lock()
 		defer g.cursor.Unlock()
-		if len(m.partitions) == 0 {
-			return nil, offKey{}, true, nil
+		ps := m.effective()
+		if len(ps) == 0 {
+			return nil, offKey{}, nil, true, nil
 		}
-		id := m.partitions[m.next%len(m.partitions)]
-		m.next = (m.next + 1) % len(m.partitions)
-		return t.partitions[id], key, false, nil
+		id := ps[m.next%len(ps)]
+		m.next = (m.next + 1) % len(ps)
+		return t.partitions[id], key, m, false, nil
 	}
-	return nil, offKey{}, false, errf(iggyproto.CodeInvalidCommand, "consumer kind %d", c.Kind)
+	return nil, offKey{}, nil, false, errf(iggyproto.CodeInvalidCommand, "consumer kind %d", c.Kind)
 }
 
 func (m *member) owns(pid uint32) bool {
@@ -285,20 +327,21 @@ func (m *member) owns(pid uint32) bool {
 	return false
 }
 
-// pollPartition reads per the strategy (caller holds part.io shared).
-func (b *Broker) pollPartition(part *partition, key offKey, req PollRequest) (PollResult, error) {
+// pollPartition reads per the strategy (caller holds part.io shared); last
+// is the offset of the last message returned.
+func (b *Broker) pollPartition(part *partition, key offKey, req PollRequest) (PollResult, uint64, error) {
 	res := PollResult{PartitionID: part.id}
 	st := part.log.Stats()
 	if st.NextOffset == 0 || st.NextOffset <= st.FirstOffset {
 		if st.NextOffset > 0 {
 			res.CurrentOffset = st.NextOffset - 1
 		}
-		return res, nil
+		return res, 0, nil
 	}
 	current := st.NextOffset - 1
 	res.CurrentOffset = current
 	if req.Count == 0 {
-		return res, nil
+		return res, 0, nil
 	}
 	count := int(req.Count)
 	var start uint64
@@ -317,7 +360,7 @@ func (b *Broker) pollPartition(part *partition, key offKey, req PollRequest) (Po
 		}
 	}
 	if req.Strategy.Kind != PollTimestamp && start > current {
-		return res, nil
+		return res, 0, nil
 	}
 	var chunk logstore.Chunk
 	var err error
@@ -328,19 +371,19 @@ func (b *Broker) pollPartition(part *partition, key offKey, req PollRequest) (Po
 	}
 	if err != nil {
 		if errors.Is(err, core.ErrClosed) {
-			return PollResult{}, errf(iggyproto.CodePartitionNotFound, "partition %d is gone", part.id)
+			return PollResult{}, 0, errf(iggyproto.CodePartitionNotFound, "partition %d is gone", part.id)
 		}
-		return PollResult{}, errf(iggyproto.CodeError, "read partition %d: %v", part.id, err)
+		return PollResult{}, 0, errf(iggyproto.CodeError, "read partition %d: %v", part.id, err)
 	}
 	if chunk.Count == 0 {
-		return res, nil
+		return res, 0, nil
 	}
 	if req.AutoCommit {
 		if err := part.offsets.store(key, chunk.FirstOffset+uint64(chunk.Count)-1); err != nil {
-			return PollResult{}, errf(iggyproto.CodeError, "auto-commit: %v", err)
+			return PollResult{}, 0, errf(iggyproto.CodeError, "auto-commit: %v", err)
 		}
 	}
 	res.Count = uint32(chunk.Count)
 	res.Messages = chunk.Data
-	return res, nil
+	return res, chunk.FirstOffset + uint64(chunk.Count) - 1, nil
 }

@@ -36,6 +36,13 @@ type topic struct {
 	appended      appendSignal  // notified after every append (safe without mu)
 
 	byName map[string]*group // groups by name, kept by putGroup etc. (resolve.go)
+
+	// polledMu guards lastPolled: per group and partition, the offset of
+	// the last message a group poll returned (Iggy's last_polled_offsets,
+	// in memory only). Keyed by group id, so, as in Iggy, a deleted
+	// group's markers stay for a group that reuses its id.
+	polledMu   sync.Mutex
+	lastPolled map[polledKey]uint64
 }
 
 type partition struct {
@@ -51,20 +58,45 @@ type partition struct {
 }
 
 type group struct {
-	topic   *topic
-	id      uint32
-	name    string
-	members []*member // in member-id order
+	topic *topic
+	id    uint32
+	name  string
+	// members in slot order (Iggy's slab key, see slots): the order of
+	// GetConsumerGroup and of the full rebalance.
+	members []*member
+	// slots hands out member slots as Iggy's slab does: a freed slot is
+	// reused first, most recently freed first. In memory only, as
+	// membership is.
+	slots slab
 	// cursor guards members' round-robin cursors, which polls advance
 	// under a shared Broker.mu.
 	cursor sync.Mutex
 }
 
 type member struct {
+	group      *group
 	id         uint32
+	slot       uint32
 	session    *Session
-	partitions []uint32
-	next       int // index into partitions of the next poll (guarded by group.cursor)
+	partitions []uint32 // in assignment order, pending revocations included
+	// pending are this member's partitions being handed over to another
+	// member (groups.go): still listed in partitions, no longer polled
+	// round-robin.
+	pending []revocation
+	next    int // round-robin counter of the next poll (guarded by group.cursor)
+}
+
+// revocation is a partition pending cooperative hand-over from its member
+// to target (Iggy 0.8.0's PendingRevocation).
+type revocation struct {
+	partition uint32
+	target    *member
+	created   time.Time
+}
+
+// polledKey names a group's "last polled" marker on a partition.
+type polledKey struct {
+	group, partition uint32
 }
 
 // retention maps the topic's expiry and size cap to per-partition logstore

@@ -47,7 +47,7 @@ func (s *appendSignal) notify() {
 // polling in a loop. It returns a channel that is closed by the next
 // successful Send to any partition of the topic (or when the topic or its
 // stream is deleted), and how many polls without a partition id read every
-// partition c reads: the partitions s owns as a member of c's group (at
+// partition c reads: the partitions s reads round-robin as a member of c's group (at
 // least 1), or 1 for a single consumer. To miss no append, a waiter takes
 // the channel first, then polls, and waits on the channel only if the polls
 // found nothing; a closed channel promises no message (a poll may still
@@ -68,7 +68,7 @@ func (b *Broker) AppendSignal(s *Session, streamID, topicID iggyproto.Identifier
 	if c.Kind == GroupConsumer {
 		if g := findGroup(t, c.Group); g != nil {
 			if m := g.memberOf(s); m != nil {
-				polls = max(len(m.partitions), 1)
+				polls = max(len(m.effective()), 1)
 			}
 		}
 	}

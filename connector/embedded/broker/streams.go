@@ -256,7 +256,7 @@ func (b *Broker) dropTopicData(t *topic) error {
 	defer t.appended.notify() // waiters poll again and find the topic gone
 	var errs []error
 	for _, g := range t.groups {
-		g.members = nil
+		g.clearMembers()
 	}
 	for _, p := range t.partitions {
 		errs = append(errs, p.close())
@@ -306,9 +306,8 @@ func (b *Broker) purgeTopicLocked(t *topic) error {
 		}
 		t.partitions[i] = np
 	}
-	for _, g := range t.groups {
-		g.resetCursors()
-	}
+	// Assignments, cursors and the groups' last polled markers stay, as in
+	// Iggy 0.8.0 (the stored offsets go with the partitions).
 	return nil
 }
 
@@ -562,7 +561,7 @@ func (b *Broker) CreatePartitions(s *Session, streamID, topicID iggyproto.Identi
 	}
 	t.applyRetention()
 	for _, g := range t.groups {
-		g.rebalance()
+		g.partitionsChanged()
 	}
 	return b.persist("create partitions")
 }
@@ -598,7 +597,7 @@ func (b *Broker) DeletePartitions(s *Session, streamID, topicID iggyproto.Identi
 	}
 	t.applyRetention()
 	for _, g := range t.groups {
-		g.rebalance()
+		g.partitionsChanged()
 	}
 	return perr
 }
