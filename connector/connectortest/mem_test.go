@@ -30,6 +30,7 @@ type memState struct {
 	nextRereads  bool
 	dropHeaders  bool
 	claimsLong   bool // claims core.LongPoller but ignores MaxWait
+	fullJoin     bool // a join rebalances the whole group (not Iggy's hand-over)
 }
 
 // LongPoll implements core.LongPoller: the model never waits, and says so
@@ -64,6 +65,9 @@ type memGroup struct {
 	members []*memMember
 	offsets map[uint32]uint64
 	nextM   uint32
+	// polled is the offset of the last message a member's poll returned,
+	// per partition (Iggy's last polled marker).
+	polled map[uint32]uint64
 }
 
 type memMember struct {
@@ -72,8 +76,10 @@ type memMember struct {
 	g     *memGroup
 	id    uint32
 	parts []uint32
-	rr    int
-	left  bool
+	// revoking maps a partition being handed over to the member it goes to.
+	revoking map[uint32]*memMember
+	rr       int
+	left     bool
 }
 
 type memConn struct {
@@ -198,12 +204,15 @@ func (t *memTopic) addPartitions(n uint32) {
 	}
 	for _, g := range t.groups {
 		g.rebalance(t)
+		clear(g.polled)
 	}
 }
 
+// rebalance is the full rebalance (leave, partitions added); it clears
+// the hand-overs (the caller clears polled markers).
 func (g *memGroup) rebalance(t *memTopic) {
 	for _, m := range g.members {
-		m.parts, m.rr = nil, 0
+		m.parts, m.revoking = nil, nil
 	}
 	if len(g.members) == 0 {
 		return
@@ -482,9 +491,69 @@ func (c *memConn) JoinGroup(ctx context.Context, stream, topic, group string) (c
 	m := &memMember{conn: c, t: t, g: g, id: g.nextM}
 	g.nextM++
 	g.members = append(g.members, m)
-	g.rebalance(t)
+	if c.st.fullJoin {
+		g.rebalance(t)
+	} else {
+		g.join(t, m)
+	}
 	c.members = append(c.members, m)
 	return m, nil
+}
+
+// join hands m partitions as Iggy 0.8.0 does (a model of it, for a
+// partition count the suite uses): all of them to the first member, else
+// the last unrevoked partition of the first member over its fair share,
+// moved at once if its last poll is committed or it was never polled.
+func (g *memGroup) join(t *memTopic, m *memMember) {
+	if len(g.members) == 1 {
+		for i := range t.parts {
+			m.parts = append(m.parts, uint32(i))
+		}
+		return
+	}
+	fair, extra := len(t.parts)/len(g.members), len(t.parts)%len(g.members)
+	for _, o := range g.members {
+		kept := o.kept()
+		allowed := fair
+		if extra > 0 {
+			allowed++
+		}
+		if len(kept) > fair && extra > 0 {
+			extra--
+		}
+		if len(kept) <= allowed {
+			continue
+		}
+		p := kept[len(kept)-1]
+		if o.revoking == nil {
+			o.revoking = map[uint32]*memMember{}
+		}
+		o.revoking[p] = m
+		o.completeLocked(p)
+		return
+	}
+}
+
+// kept returns the partitions m is not handing over.
+func (m *memMember) kept() []uint32 {
+	return slices.DeleteFunc(slices.Clone(m.parts), func(p uint32) bool { return m.revoking[p] != nil })
+}
+
+// completeLocked moves p to its new owner if the group committed its last
+// poll there.
+func (m *memMember) completeLocked(p uint32) {
+	to := m.revoking[p]
+	if to == nil {
+		return
+	}
+	if polled, ok := m.g.polled[p]; ok {
+		if c, ok := m.g.offsets[p]; !ok || c < polled {
+			return
+		}
+	}
+	delete(m.revoking, p)
+	m.parts = slices.DeleteFunc(m.parts, func(q uint32) bool { return q == p })
+	to.parts = append(to.parts, p)
 }
 
 func (c *memConn) Close() error {
@@ -506,6 +575,9 @@ func (m *memMember) leaveLocked() {
 	}
 	m.left = true
 	m.g.members = slices.DeleteFunc(m.g.members, func(x *memMember) bool { return x == m })
+	for _, p := range m.parts {
+		delete(m.g.polled, p)
+	}
 	m.g.rebalance(m.t)
 }
 
@@ -533,11 +605,12 @@ func (m *memMember) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, 
 		if !slices.Contains(m.parts, pid) {
 			return core.Polled{}, nil
 		}
-	case len(m.parts) == 0:
+	case len(m.kept()) == 0:
 		return core.Polled{}, nil
 	default:
-		pid = m.parts[m.rr%len(m.parts)]
-		m.rr++
+		kept := m.kept()
+		pid = kept[m.rr%len(kept)]
+		m.rr = (m.rr + 1) % len(kept)
 	}
 	p := m.t.parts[pid]
 	var stored *uint64
@@ -548,8 +621,16 @@ func (m *memMember) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, 
 	if len(p.msgs) > 0 {
 		out.CurrentOffset = uint64(len(p.msgs) - 1)
 	}
-	if req.AutoCommit && len(out.Messages) > 0 {
-		m.g.offsets[pid] = out.Messages[len(out.Messages)-1].Offset
+	if len(out.Messages) > 0 {
+		last := out.Messages[len(out.Messages)-1].Offset
+		if req.AutoCommit {
+			m.g.offsets[pid] = last
+			m.completeLocked(pid)
+		}
+		if m.g.polled == nil {
+			m.g.polled = map[uint32]uint64{}
+		}
+		m.g.polled[pid] = last
 	}
 	return out, nil
 }
@@ -569,6 +650,7 @@ func (m *memMember) StoreOffset(ctx context.Context, partition uint32, offset ui
 		return core.ErrInvalid
 	}
 	m.g.offsets[partition] = offset
+	m.completeLocked(partition)
 	return nil
 }
 
@@ -606,6 +688,8 @@ var faults = map[string]struct {
 	"next-rereads":    {func(st *memState) { st.nextRereads = true }, func(s *suite) func(*testing.T, core.Broker) { return s.autoCommit }},
 	"drops-headers":   {func(st *memState) { st.dropHeaders = true }, func(s *suite) func(*testing.T, core.Broker) { return s.headers }},
 	"false-long-poll": {func(st *memState) { st.claimsLong = true }, func(s *suite) func(*testing.T, core.Broker) { return s.longPoll }},
+	"full-join":       {func(st *memState) { st.fullJoin = true }, func(s *suite) func(*testing.T, core.Broker) { return s.groups }},
+	"full-join-8":     {func(st *memState) { st.fullJoin = true }, func(s *suite) func(*testing.T, core.Broker) { return s.joinTakesOne }},
 }
 
 // TestSuiteCatchesFaults runs single subtests against broken models, each

@@ -24,7 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/rustok/rustok-iggy/connector/iggyproto"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -32,6 +32,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rustok/rustok-iggy/connector/iggyproto"
 	"github.com/rustok/rustok-iggy/core"
 )
 
@@ -101,6 +102,7 @@ func Run(t *testing.T, newBroker func(t *testing.T) core.Broker, features Featur
 		{"Offsets/StoreAndGet", s.offsets},
 		{"Offsets/AutoCommit", s.autoCommit},
 		{"Groups/TwoMembers", s.groups},
+		{"Groups/JoinTakesOne", s.joinTakesOne},
 		{"Groups/Errors", s.groupErrors},
 		{"Messages/LargeBatch", s.largeBatch},
 		{"Messages/LargePayload", s.largePayload},
@@ -612,39 +614,19 @@ func (s *suite) groups(t *testing.T, b core.Broker) {
 	_, err = b.CreateGroup(ctx, st, tp, "workers")
 	wantErr(t, "CreateGroup twice", err, core.ErrAlreadyExists)
 
+	// Iggy 0.8.0's cooperative hand-over, as its server shows it: the
+	// first member gets every partition; a second one joining while the
+	// first holds uncommitted polls gets nothing until the first commits
+	// what it polled on the partition marked for it (the last one).
+	for p := range uint32(parts) {
+		send(t, ctx, b, st, tp, core.ToPartition(p), msgs(fmt.Sprintf("p%d", p), 10))
+	}
 	m1, err := b.JoinGroup(ctx, st, tp, "workers")
 	if err != nil {
 		t.Fatalf("JoinGroup 1: %v", err)
 	}
 	t.Cleanup(func() { _ = m1.Leave(context.Background()) })
-	m2, err := b.JoinGroup(ctx, st, tp, "workers")
-	if err != nil {
-		t.Fatalf("JoinGroup 2: %v", err)
-	}
-	t.Cleanup(func() { _ = m2.Leave(context.Background()) })
-
-	info, err := b.Group(ctx, st, tp, "workers")
-	if err != nil {
-		t.Fatalf("Group: %v", err)
-	}
-	if len(info.Members) != 2 {
-		t.Fatalf("Group has %d members, want 2: %+v", len(info.Members), info)
-	}
-	var assigned []uint32
-	for _, m := range info.Members {
-		if len(m.Partitions) != parts/2 {
-			t.Errorf("member %d owns %v, want %d partitions", m.ID, m.Partitions, parts/2)
-		}
-		assigned = append(assigned, m.Partitions...)
-	}
-	slices.Sort(assigned)
-	if !slices.Equal(assigned, []uint32{0, 1, 2, 3}) {
-		t.Errorf("partitions assigned %v, want each of 0..3 once", assigned)
-	}
-
-	for p := range uint32(parts) {
-		send(t, ctx, b, st, tp, core.ToPartition(p), msgs(fmt.Sprintf("p%d", p), 10))
-	}
+	wantMembers(t, ctx, b, st, tp, "workers", "one member", []uint32{0, 1, 2, 3})
 	seen := map[string]int{}
 	count := func(who string, ms []core.Message) {
 		for _, m := range ms {
@@ -654,12 +636,53 @@ func (s *suite) groups(t *testing.T, b core.Broker) {
 			}
 		}
 	}
+	// m1 reads 2 messages of each partition (round robin), commits none.
+	polled := rounds(t, ctx, m1, parts, 2)
+	if want := []uint32{0, 1, 2, 3}; !slices.Equal(slices.Sorted(maps.Keys(polled)), want) {
+		t.Fatalf("member 1's round robin read partitions %v, want %v", slices.Sorted(maps.Keys(polled)), want)
+	}
+	for p, ms := range polled {
+		if len(ms) != 2 || ms[0].Offset != 0 || ms[1].Offset != 1 {
+			t.Fatalf("member 1 read %d messages from partition %d, want offsets 0 and 1", len(ms), p)
+		}
+		count("member 1", ms)
+	}
+	m2, err := b.JoinGroup(ctx, st, tp, "workers")
+	if err != nil {
+		t.Fatalf("JoinGroup 2: %v", err)
+	}
+	t.Cleanup(func() { _ = m2.Leave(context.Background()) })
+	wantMembers(t, ctx, b, st, tp, "workers", "after member 2 joined", []uint32{0, 1, 2, 3}, nil)
+	for _, pid := range []*uint32{nil, ptr(uint32(3))} {
+		got, err := m2.Poll(ctx, core.GroupPoll{Partition: pid, Strategy: core.Next(), Count: 10})
+		if err != nil || len(got.Messages) != 0 {
+			t.Fatalf("member 2 polled (partition %v) before the hand-over: %d messages, %v", pid, len(got.Messages), err)
+		}
+	}
+	// m1's round robin skips the partition it is handing over.
+	if again := rounds(t, ctx, m1, parts-1, 2); !slices.Equal(slices.Sorted(maps.Keys(again)), []uint32{0, 1, 2}) {
+		t.Fatalf("member 1 read partitions %v while 3 is pending, want 0, 1, 2", slices.Sorted(maps.Keys(again)))
+	}
+	for p := range uint32(parts) {
+		if err := m1.StoreOffset(ctx, p, 1); err != nil {
+			t.Fatalf("member 1 StoreOffset(%d, 1): %v", p, err)
+		}
+	}
+	wantMembers(t, ctx, b, st, tp, "workers", "after member 1 committed", []uint32{0, 1, 2}, []uint32{3})
+	got, err := m2.Poll(ctx, core.GroupPoll{Strategy: core.Next(), Count: 10})
+	if err != nil || got.Partition != 3 || len(got.Messages) != 8 || got.Messages[0].Offset != 2 {
+		t.Fatalf("member 2 after the hand-over read partition %d, %d messages, %v; want partition 3 from offset 2", got.Partition, len(got.Messages), err)
+	}
+	count("member 2", got.Messages)
+	if err := m2.StoreOffset(ctx, 3, got.Messages[len(got.Messages)-1].Offset); err != nil {
+		t.Fatalf("member 2 StoreOffset: %v", err)
+	}
 	r1 := groupRead(t, ctx, m1, 2*parts)
-	r2 := groupRead(t, ctx, m2, 2*parts)
 	count("member 1", r1)
+	r2 := groupRead(t, ctx, m2, 2*parts)
 	count("member 2", r2)
-	if len(seen) != 4*10 || len(r1) != 20 || len(r2) != 20 {
-		t.Errorf("members read %d and %d messages (%d distinct), want 20 and 20 of 40", len(r1), len(r2), len(seen))
+	if len(seen) != 4*10 || len(r1) != 3*8 || len(r2) != 0 {
+		t.Errorf("members read %d and %d more messages (%d distinct), want 24 and 0 (40 in all)", len(r1), len(r2), len(seen))
 	}
 
 	if err := m2.Leave(ctx); err != nil {
@@ -670,7 +693,7 @@ func (s *suite) groups(t *testing.T, b core.Broker) {
 	}
 	_, err = m2.Poll(ctx, core.GroupPoll{Strategy: core.Next(), Count: 1})
 	wantErr(t, "Poll after Leave", err, core.ErrClosed)
-	info, err = b.Group(ctx, st, tp, "workers")
+	info, err := b.Group(ctx, st, tp, "workers")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -693,7 +716,7 @@ func (s *suite) groups(t *testing.T, b core.Broker) {
 	// An explicit partition.
 	send(t, ctx, b, st, tp, core.ToPartition(2), msgs("explicit", 1))
 	p2 := uint32(2)
-	got, err := m1.Poll(ctx, core.GroupPoll{Partition: &p2, Strategy: core.Next(), Count: 10, AutoCommit: true})
+	got, err = m1.Poll(ctx, core.GroupPoll{Partition: &p2, Strategy: core.Next(), Count: 10, AutoCommit: true})
 	if err != nil || got.Partition != 2 || len(got.Messages) != 1 || string(got.Messages[0].Payload) != "explicit-0" {
 		t.Errorf("explicit partition poll = %+v, %v", got, err)
 	}
