@@ -38,6 +38,8 @@ type target struct {
 func embeddedTarget() target {
 	return target{
 		name: "embedded",
+		// The embedded broker's groups follow Iggy 0.8.0's hand-over.
+		cooperative: true,
 		newBroker: func(t testing.TB) core.Broker {
 			return openRestartable(t, embedded.Config{DataDir: t.TempDir()})
 		},
@@ -53,9 +55,10 @@ func serveTarget(t *testing.T) target {
 	p := startServe(t)
 	cfg := remoteConfig(p.addr, "iggy", "iggy")
 	return target{
-		name:      "serve",
-		newBroker: func(t testing.TB) core.Broker { return newRemote(t, cfg) },
-		down:      func(t testing.TB, b core.Broker) { p.kill() },
+		name:        "serve",
+		cooperative: true, // the embedded broker behind `serve`
+		newBroker:   func(t testing.TB) core.Broker { return newRemote(t, cfg) },
+		down:        func(t testing.TB, b core.Broker) { p.kill() },
 		up: func(t testing.TB, b core.Broker) {
 			p.restart()
 			awaitPing(t, b)
