@@ -86,6 +86,11 @@ func TestTransportConfigMapping(t *testing.T) {
 	if ec.TCPAddr != "127.0.0.1:8090" || ec.DataDir != "./data/iggy" || ec.Fsync != "interval" {
 		t.Errorf("embedded = %+v", ec)
 	}
+	withTimeout := config.Default()
+	withTimeout.Events.Iggy.Embedded.RebalancingTimeout = time.Minute
+	if got := compose.EmbeddedConfig(withTimeout).RebalancingTimeout; got != time.Minute {
+		t.Errorf("rebalancing_timeout mapped to %s", got)
+	}
 	if got := compose.HTTPAddr(config.Default()); got != "127.0.0.1:3000" {
 		t.Errorf("HTTPAddr = %q", got)
 	}

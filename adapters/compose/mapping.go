@@ -65,7 +65,7 @@ func TransportConfig(c config.Config) transport.Config {
 }
 
 // EmbeddedConfig maps the YAML configuration onto the embedded connector's:
-// data_dir, fsync, and the Iggy TCP listener on bind_address:tcp_port (port
+// data_dir, fsync, rebalancing_timeout, and the Iggy TCP listener on bind_address:tcp_port (port
 // 0 picks a free port) with its limits (login_timeout ... max_frame_memory). The root credentials come from IGGY_ROOT_USERNAME
 // and IGGY_ROOT_PASSWORD, else iggy/iggy (see embedded.Config).
 func EmbeddedConfig(c config.Config) embedded.Config {
@@ -74,6 +74,8 @@ func EmbeddedConfig(c config.Config) embedded.Config {
 		DataDir: e.DataDir,
 		Fsync:   string(e.Fsync),
 		TCPAddr: net.JoinHostPort(e.BindAddress, strconv.Itoa(e.TCPPort)),
+
+		RebalancingTimeout: e.RebalancingTimeout,
 
 		LoginTimeout: e.LoginTimeout, IdleTimeout: e.IdleTimeout, ReadTimeout: e.ReadTimeout, WriteTimeout: e.WriteTimeout,
 		MaxConnections: e.MaxConnections, MaxPendingConnections: e.MaxPendingConnections,

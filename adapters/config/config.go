@@ -182,6 +182,12 @@ type Embedded struct {
 	// Fsync is the fsync policy: "never", "interval" (default) or
 	// "always". rustok-iggy extension.
 	Fsync Fsync `yaml:"fsync"`
+	// RebalancingTimeout is how long a consumer-group partition may stay
+	// pending hand-over to a joining member, waiting for its owner to
+	// commit what it polled there, before it moves anyway (Iggy 0.8.0's
+	// consumer_group.rebalancing_timeout). 0 means 30s, Iggy's default.
+	// rustok-iggy extension key.
+	RebalancingTimeout time.Duration `yaml:"rebalancing_timeout"`
 
 	// Limits of the Iggy TCP listener against hostile or broken clients
 	// (rustok-iggy extensions; Iggy has none of them). For each, 0 takes

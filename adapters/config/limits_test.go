@@ -42,3 +42,27 @@ events:
 		}
 	}
 }
+
+func TestEmbeddedRebalancingTimeout(t *testing.T) {
+	c, err := Parse([]byte(`
+events:
+  iggy:
+    embedded:
+      rebalancing_timeout: 45s
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Events.Iggy.Embedded.RebalancingTimeout; d != 45*time.Second {
+		t.Fatalf("rebalancing_timeout %s", d)
+	}
+	_, err = Parse([]byte(`
+events:
+  iggy:
+    embedded:
+      rebalancing_timeout: -1s
+`))
+	if err == nil || !strings.Contains(err.Error(), "embedded.rebalancing_timeout") {
+		t.Fatalf("want embedded.rebalancing_timeout in %v", err)
+	}
+}

@@ -78,6 +78,7 @@ func (c Config) Validate() error {
 			v.add(p+".embedded."+c.key, "is %d; want 0 (default) or more", c.n)
 		}
 	}
+	v.nonNegative(p+".embedded.rebalancing_timeout", e.RebalancingTimeout)
 	if e.MaxFrameMemory < 0 {
 		v.add(p+".embedded.max_frame_memory", "is %d; want 0 (default) or more", e.MaxFrameMemory)
 	}

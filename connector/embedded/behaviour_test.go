@@ -534,4 +534,8 @@ func TestDedupWindow(t *testing.T) {
 	if err := (embedded.Config{DataDir: "x", DedupWindow: -time.Second}).Validate(); !errors.Is(err, core.ErrInvalid) {
 		t.Errorf("negative dedup_window: Validate() = %v, want ErrInvalid", err)
 	}
+	err := (embedded.Config{DataDir: "x", RebalancingTimeout: -time.Second}).Validate()
+	if !errors.Is(err, core.ErrInvalid) || !strings.Contains(err.Error(), "embedded.rebalancing_timeout") {
+		t.Errorf("negative rebalancing_timeout: Validate() = %v, want ErrInvalid naming the key", err)
+	}
 }

@@ -52,6 +52,9 @@ type serveOptions struct {
 	LoginTimeout, IdleTimeout, ReadTimeout, WriteTimeout time.Duration
 	MaxConnections, MaxPending, MaxPendingPerAddr        int
 	MaxFrameMemory                                       int64
+	// RebalancingTimeout is the broker's consumer-group hand-over timeout
+	// (broker.Config.RebalancingTimeout); 0 takes Iggy's 30s.
+	RebalancingTimeout time.Duration
 	// AllowDefaultPassword lets serve listen off loopback while root still
 	// has the default password (throwaway setups only).
 	AllowDefaultPassword bool
@@ -152,6 +155,8 @@ max_frame_memory; flags win.`,
 		"cap on connections not logged in yet from one IP address")
 	f.Int64Var(&opts.MaxFrameMemory, "max-frame-memory", server.DefaultMaxFrameMemory,
 		"`bytes` of request frames in flight, shared by all connections")
+	f.DurationVar(&opts.RebalancingTimeout, "rebalancing-timeout", broker.DefaultRebalancingTimeout,
+		"time a consumer-group partition waits for its owner's commit before it moves to a joining member anyway")
 	f.BoolVar(&opts.AllowDefaultPassword, "allow-default-password", false,
 		"listen off loopback even though root still has the default password (throwaway setups only)")
 	return cmd
@@ -186,7 +191,8 @@ func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Comma
 			dst  *time.Duration
 			v    time.Duration
 		}{{"login-timeout", &eff.LoginTimeout, emb.LoginTimeout}, {"idle-timeout", &eff.IdleTimeout, emb.IdleTimeout},
-			{"read-timeout", &eff.ReadTimeout, emb.ReadTimeout}, {"write-timeout", &eff.WriteTimeout, emb.WriteTimeout}}
+			{"read-timeout", &eff.ReadTimeout, emb.ReadTimeout}, {"write-timeout", &eff.WriteTimeout, emb.WriteTimeout},
+			{"rebalancing-timeout", &eff.RebalancingTimeout, emb.RebalancingTimeout}}
 		for _, d := range durations {
 			if !changed(d.flag) && d.v != 0 {
 				*d.dst = d.v
@@ -234,6 +240,9 @@ func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Comma
 			errs = append(errs, fmt.Errorf("--http-addr: %s is also the --tcp-addr", eff.HTTPAddr))
 		}
 	}
+	if eff.RebalancingTimeout < 0 {
+		errs = append(errs, fmt.Errorf("--rebalancing-timeout: %s is negative", eff.RebalancingTimeout))
+	}
 	if (eff.TLSCert == "") != (eff.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key: give both or neither"))
 	}
@@ -260,6 +269,8 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 		RootUsername: os.Getenv(envRootUsername),
 		RootPassword: os.Getenv(envRootPassword),
 		Logger:       logger,
+
+		RebalancingTimeout: o.RebalancingTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("open broker: %w", err)
