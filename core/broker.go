@@ -66,6 +66,12 @@ type Broker interface {
 	// JoinGroup makes a new member of an existing group and returns it.
 	// Each member is its own broker session: the broker assigns it a share
 	// of the topic's partitions and rebalances when members join or leave.
+	// On Iggy 0.8.0 (and the embedded broker) a join is cooperative: the
+	// new member takes at most one partition from the others, and only once
+	// its owner stored the offset of what it polled there (or after the
+	// broker's rebalancing timeout); until then Group lists the partition
+	// under its owner, whose polls without a partition skip it, and the new
+	// member reads nothing from it. A leave rebalances fully.
 	JoinGroup(ctx context.Context, stream, topic, group string) (GroupMember, error)
 
 	// Close releases the connector's resources. Calls made after it return

@@ -29,9 +29,10 @@ type Member struct {
 var _ core.GroupMember = (*Member)(nil)
 
 // JoinGroup implements core.Broker: it opens a new broker session, joins
-// the group with it and returns the member. The broker then rebalances the
-// group (every member's assignment may change). A missing stream, topic or
-// group gives core.ErrNotFound.
+// the group with it and returns the member. The broker hands it partitions
+// cooperatively, as Iggy 0.8.0 does (at most one, once its owner committed
+// what it polled there; see core.Broker.JoinGroup). A missing stream, topic
+// or group gives core.ErrNotFound.
 func (b *Broker) JoinGroup(ctx context.Context, stream, topic, group string) (core.GroupMember, error) {
 	wrap := func(err error) error {
 		return fmt.Errorf("embedded: join group %q on %q/%q: %w", group, stream, topic, err)

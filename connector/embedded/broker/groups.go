@@ -506,7 +506,8 @@ func (b *Broker) GetConsumerGroups(s *Session, streamID, topicID iggyproto.Ident
 // JoinConsumerGroup makes s a member (member id = highest + 1, from 0)
 // and hands it partitions cooperatively, as Iggy 0.8.0 does (see
 // "Assignment" above): it may get nothing until a member's pending
-// revocation completes. Already a member: OK, nothing changes. Codes:
+// revocation completes. Already a member: OK, nothing changes (beyond
+// completing what can complete). Codes:
 // 1009, 2010, 5000, 41.
 func (b *Broker) JoinConsumerGroup(s *Session, streamID, topicID, groupID iggyproto.Identifier) error {
 	b.mu.Lock()
@@ -520,6 +521,9 @@ func (b *Broker) JoinConsumerGroup(s *Session, streamID, topicID, groupID iggypr
 		return err
 	}
 	if g.memberOf(s) != nil {
+		// As Iggy, a repeated join changes no assignment but completes any
+		// hand-over that can complete.
+		g.completeReady()
 		return nil
 	}
 	g.join(s, b.cfg.Now())

@@ -124,12 +124,12 @@ func TestHandOverSequence(t *testing.T) {
 // whose last poll is committed, moves at the join.
 func TestHandOverCompletesAtJoin(t *testing.T) {
 	h := newHandover(t, 4)
-	c1 := h.join("c1")
+	h.join("c1")
 	h.join("c2")
 	h.want("nothing polled", []uint32{0, 1, 2}, []uint32{3})
 
 	h = newHandover(t, 4)
-	c1 = h.join("c1")
+	c1 := h.join("c1")
 	for range 4 {
 		h.poll(c1, nil, 3, true) // auto-commit: polled == committed
 	}
