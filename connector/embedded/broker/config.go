@@ -21,6 +21,8 @@ const (
 	DefaultSegmentSize = 1 << 30
 	// DefaultRetentionInterval is how often retention is enforced.
 	DefaultRetentionInterval = time.Minute
+	// DefaultHeartbeatInterval is Iggy's default heartbeat interval.
+	DefaultHeartbeatInterval = 5 * time.Second
 )
 
 // Config configures a Broker. Zero fields take the documented defaults.
@@ -61,6 +63,18 @@ type Config struct {
 	// LoginThrottleMax caps that delay (yaml login_throttle_max). 0 means
 	// DefaultLoginThrottleMax (500 ms).
 	LoginThrottleMax time.Duration
+	// HeartbeatEnabled turns on Iggy's client heartbeat verification
+	// (yaml heartbeat.enabled; Iggy's [heartbeat] enabled): every
+	// HeartbeatInterval the broker removes each session that sent no Ping
+	// for more than 1.2 intervals (VerifyHeartbeats). Off by default, as
+	// in Iggy. Clients must then ping: the official SDKs do so when their
+	// heartbeat interval option is set.
+	HeartbeatEnabled bool
+	// HeartbeatInterval is the expected interval between a client's pings
+	// and the verification period (yaml heartbeat.interval); 0 means
+	// DefaultHeartbeatInterval (5 s, as Iggy). Ignored unless
+	// HeartbeatEnabled.
+	HeartbeatInterval time.Duration
 }
 
 // Validate reports every problem of c, joined.
@@ -82,6 +96,9 @@ func (c Config) Validate() error {
 	}
 	if c.LoginThrottleMax < 0 {
 		errs = append(errs, fmt.Errorf("login_throttle_max: %s is negative: %w", c.LoginThrottleMax, core.ErrInvalid))
+	}
+	if c.HeartbeatInterval < 0 {
+		errs = append(errs, fmt.Errorf("heartbeat.interval: %s is negative: %w", c.HeartbeatInterval, core.ErrInvalid))
 	}
 	if c.RetentionInterval < 0 {
 		errs = append(errs, fmt.Errorf("retention_interval: %s is negative: %w", c.RetentionInterval, core.ErrInvalid))
@@ -117,6 +134,9 @@ func (c Config) withDefaults() Config {
 	if c.RetentionInterval == 0 {
 		c.RetentionInterval = DefaultRetentionInterval
 	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
 	if c.LoginThrottleBase == 0 {
 		c.LoginThrottleBase = DefaultLoginThrottleBase
 	}
@@ -139,5 +159,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("root_username", c.RootUsername),
 		slog.String("root_password", pw),
 		slog.Duration("retention_interval", c.RetentionInterval),
+		slog.Bool("heartbeat_enabled", c.HeartbeatEnabled),
+		slog.Duration("heartbeat_interval", c.HeartbeatInterval),
 	)
 }
