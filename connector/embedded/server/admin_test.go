@@ -407,3 +407,33 @@ func TestSDKStaleClientIsDisconnected(t *testing.T) {
 		t.Fatalf("clients %+v", cs)
 	}
 }
+
+// TestRawAdminSeedSequence plays the last fuzz seed (flush, delete
+// segments, snapshot, purge) over TCP: every command of it succeeds.
+func TestRawAdminSeedSequence(t *testing.T) {
+	e := newEnv(t)
+	c := dial(t, e.addr)
+	seeds := fuzzSeeds(t, "")
+	admin := seeds[len(seeds)-1]
+	if _, err := c.Write(admin); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rest := admin; len(rest) > 0; n++ {
+		size := int(binary.LittleEndian.Uint32(rest)) + 4
+		cmd := binary.LittleEndian.Uint32(rest[4:])
+		rest = rest[size:]
+		st, p, err := readResponse(c)
+		if err != nil || st != 0 {
+			t.Fatalf("request %d (command %d): status %d, %v", n, cmd, st, err)
+		}
+		if cmd == uint32(iggyproto.CmdGetSnapshotFile) {
+			if names, _, _ := zipEntries(t, openZip(t, p)); len(names) != 1 || names[0] != "test.txt" {
+				t.Fatalf("snapshot entries %v", names)
+			}
+		}
+	}
+	if n != 8 {
+		t.Fatalf("%d requests", n)
+	}
+}
