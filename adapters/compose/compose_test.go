@@ -83,13 +83,18 @@ func TestTransportConfigMapping(t *testing.T) {
 		t.Errorf("defaults mapped wrongly: %+v", d)
 	}
 	ec := compose.EmbeddedConfig(config.Default())
-	if ec.TCPAddr != "127.0.0.1:8090" || ec.DataDir != "./data/iggy" || ec.Fsync != "interval" {
+	if ec.TCPAddr != "127.0.0.1:8090" || ec.DataDir != "./data/iggy" || ec.Fsync != "interval" || ec.HeartbeatEnabled {
 		t.Errorf("embedded = %+v", ec)
 	}
 	withTimeout := config.Default()
 	withTimeout.Events.Iggy.Embedded.RebalancingTimeout = time.Minute
 	if got := compose.EmbeddedConfig(withTimeout).RebalancingTimeout; got != time.Minute {
 		t.Errorf("rebalancing_timeout mapped to %s", got)
+	}
+	hb := config.Default()
+	hb.Events.Iggy.Embedded.Heartbeat = config.Heartbeat{Enabled: true, Interval: 3 * time.Second}
+	if ec := compose.EmbeddedConfig(hb); !ec.HeartbeatEnabled || ec.HeartbeatInterval != 3*time.Second {
+		t.Errorf("heartbeat not mapped: %+v", ec)
 	}
 	if got := compose.HTTPAddr(config.Default()); got != "127.0.0.1:3000" {
 		t.Errorf("HTTPAddr = %q", got)

@@ -65,8 +65,11 @@ func TransportConfig(c config.Config) transport.Config {
 }
 
 // EmbeddedConfig maps the YAML configuration onto the embedded connector's:
-// data_dir, fsync, rebalancing_timeout, and the Iggy TCP listener on bind_address:tcp_port (port
-// 0 picks a free port) with its limits (login_timeout ... max_frame_memory). The root credentials come from IGGY_ROOT_USERNAME
+// data_dir, fsync, rebalancing_timeout, and the Iggy TCP listener on
+// bind_address:tcp_port (port 0 picks a free port) with its limits
+// (login_timeout ... max_frame_memory) and heartbeat verification
+// (heartbeat.enabled, heartbeat.interval). The root credentials come from
+// IGGY_ROOT_USERNAME
 // and IGGY_ROOT_PASSWORD, else iggy/iggy (see embedded.Config).
 func EmbeddedConfig(c config.Config) embedded.Config {
 	e := c.Events.Iggy.Embedded
@@ -80,6 +83,8 @@ func EmbeddedConfig(c config.Config) embedded.Config {
 		LoginTimeout: e.LoginTimeout, IdleTimeout: e.IdleTimeout, ReadTimeout: e.ReadTimeout, WriteTimeout: e.WriteTimeout,
 		MaxConnections: e.MaxConnections, MaxPendingConnections: e.MaxPendingConnections,
 		MaxPendingPerAddr: e.MaxPendingPerAddr, MaxFrameMemory: e.MaxFrameMemory,
+
+		HeartbeatEnabled: e.Heartbeat.Enabled, HeartbeatInterval: e.Heartbeat.Interval,
 	}
 	if c.Events.Outbox.Enabled {
 		// A relay's republished batch is then stored once.

@@ -213,6 +213,21 @@ type Embedded struct {
 	// MaxFrameMemory is the memory budget in bytes for request frames in
 	// flight, shared by all connections. Default 268435456 (256 MiB).
 	MaxFrameMemory int64 `yaml:"max_frame_memory"`
+	// Heartbeat is Iggy's [heartbeat] section: stale client removal.
+	Heartbeat Heartbeat `yaml:"heartbeat"`
+}
+
+// Heartbeat is the events.iggy.embedded.heartbeat: section, Iggy's
+// [heartbeat] server configuration.
+type Heartbeat struct {
+	// Enabled turns on the removal of clients that send no ping for more
+	// than 1.2 intervals; their next command answers StaleClient (30) and
+	// the connection is closed. Default false, as in Iggy. The official
+	// SDKs ping every 5 s by default.
+	Enabled bool `yaml:"enabled"`
+	// Interval is the expected ping interval and the verification period;
+	// 0 takes the default. Default 5s, as in Iggy.
+	Interval time.Duration `yaml:"interval"`
 }
 
 // Remote is the events.iggy.remote: section.

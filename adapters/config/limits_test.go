@@ -66,3 +66,33 @@ events:
 		t.Fatalf("want embedded.rebalancing_timeout in %v", err)
 	}
 }
+
+func TestEmbeddedHeartbeat(t *testing.T) {
+	c, err := Parse([]byte(`
+events:
+  iggy:
+    embedded:
+      heartbeat:
+        enabled: true
+        interval: 7s
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := c.Events.Iggy.Embedded.Heartbeat; !h.Enabled || h.Interval != 7*time.Second {
+		t.Fatalf("%+v", h)
+	}
+	if h := Default().Events.Iggy.Embedded.Heartbeat; h.Enabled {
+		t.Fatalf("heartbeat on by default: %+v", h)
+	}
+	_, err = Parse([]byte(`
+events:
+  iggy:
+    embedded:
+      heartbeat:
+        interval: -1s
+`))
+	if err == nil || !strings.Contains(err.Error(), "embedded.heartbeat.interval") {
+		t.Fatalf("negative interval: %v", err)
+	}
+}

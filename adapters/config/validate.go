@@ -82,6 +82,9 @@ func (c Config) Validate() error {
 	if e.MaxFrameMemory < 0 {
 		v.add(p+".embedded.max_frame_memory", "is %d; want 0 (default) or more", e.MaxFrameMemory)
 	}
+	if e.Heartbeat.Interval < 0 {
+		v.add(p+".embedded.heartbeat.interval", "is %s; want 0 (default) or more", e.Heartbeat.Interval)
+	}
 	if !validHost(e.BindAddress) {
 		v.add(p+".embedded.bind_address", "is %q; want an IP address or host name", e.BindAddress)
 	}

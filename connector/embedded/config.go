@@ -86,6 +86,15 @@ type Config struct {
 	// root sessions.
 	RootUsername string `yaml:"root_username"`
 	RootPassword string `yaml:"root_password"`
+	// HeartbeatEnabled turns on Iggy's stale client verification
+	// (heartbeat_enabled): a TCP client that sends no ping for more than
+	// 1.2 HeartbeatInterval is removed, its next command answers
+	// StaleClient (30) and its connection is closed. Default false, as in
+	// Iggy. The in-process connector's own session is never removed.
+	HeartbeatEnabled bool `yaml:"heartbeat_enabled"`
+	// HeartbeatInterval is the expected ping interval and the verification
+	// period (heartbeat_interval). Default 0: 5 s, as in Iggy.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
 	// Logger receives the broker's and the listener's logs. Nil discards
 	// them.
 	Logger *slog.Logger `yaml:"-"`
@@ -124,6 +133,9 @@ func (c Config) Validate() error {
 	}
 	if c.RebalancingTimeout < 0 {
 		bad("rebalancing_timeout", "%s is negative", c.RebalancingTimeout)
+	}
+	if c.HeartbeatInterval < 0 {
+		bad("heartbeat_interval", "%s is negative", c.HeartbeatInterval)
 	}
 	if c.SegmentSize < 0 || c.SegmentSize > MaxSegmentSize {
 		bad("segment_size", "%d is out of range 0 to %d", c.SegmentSize, int64(MaxSegmentSize))
@@ -196,5 +208,8 @@ func (c Config) brokerConfig() broker.Config {
 		RootUsername:       c.RootUsername,
 		RootPassword:       c.RootPassword,
 		Logger:             c.Logger,
+
+		HeartbeatEnabled:  c.HeartbeatEnabled,
+		HeartbeatInterval: c.HeartbeatInterval,
 	}
 }

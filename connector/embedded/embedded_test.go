@@ -52,7 +52,8 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatalf("minimal config: %v", err)
 	}
 	full := embedded.Config{DataDir: "/tmp/x", Fsync: "always", SegmentSize: 1 << 20, TCPAddr: "127.0.0.1:0",
-		TLSCertFile: "c.pem", TLSKeyFile: "k.pem", RootUsername: "admin", RootPassword: "secret"}
+		TLSCertFile: "c.pem", TLSKeyFile: "k.pem", RootUsername: "admin", RootPassword: "secret",
+		HeartbeatEnabled: true, HeartbeatInterval: time.Second}
 	if err := full.Validate(); err != nil {
 		t.Fatalf("full config: %v", err)
 	}
@@ -63,6 +64,7 @@ func TestConfigValidate(t *testing.T) {
 		{embedded.Config{}, []string{"embedded.data_dir"}},
 		{embedded.Config{DataDir: "d", Fsync: "sometimes"}, []string{"embedded.fsync"}},
 		{embedded.Config{DataDir: "d", SegmentSize: -1}, []string{"embedded.segment_size"}},
+		{embedded.Config{DataDir: "d", HeartbeatInterval: -time.Second}, []string{"embedded.heartbeat_interval"}},
 		{embedded.Config{DataDir: "d", SegmentSize: 3 << 30}, []string{"embedded.segment_size"}},
 		{embedded.Config{DataDir: "d", TCPAddr: "localhost"}, []string{"embedded.tcp_addr"}},
 		{embedded.Config{DataDir: "d", TCPAddr: "127.0.0.1:70000"}, []string{"embedded.tcp_addr"}},

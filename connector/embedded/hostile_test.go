@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/rustok/rustok-iggy/core"
 )
@@ -18,5 +19,16 @@ func TestListenerOffLoopbackNeedsARealRootPassword(t *testing.T) {
 	}
 	if !isLoopback("127.0.0.1:0") || isLoopback(":8090") {
 		t.Fatal("isLoopback")
+	}
+}
+
+// The heartbeat settings reach the broker; defaults stay off.
+func TestBrokerConfigCarriesHeartbeat(t *testing.T) {
+	bc := Config{DataDir: "d", HeartbeatEnabled: true, HeartbeatInterval: 3 * time.Second}.withDefaults().brokerConfig()
+	if !bc.HeartbeatEnabled || bc.HeartbeatInterval != 3*time.Second {
+		t.Fatalf("broker config %+v", bc)
+	}
+	if bc := (Config{DataDir: "d"}).withDefaults().brokerConfig(); bc.HeartbeatEnabled {
+		t.Fatalf("heartbeat on by default: %+v", bc)
 	}
 }

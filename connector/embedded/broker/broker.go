@@ -40,7 +40,6 @@ type Broker struct {
 	throttle *throttle                // login attempts (throttle.go)
 	sleep    func(time.Duration) bool // waits for a login turn; tests replace it
 
-	nextClient   atomic.Uint32
 	readBytes    atomic.Uint64
 	writtenBytes atomic.Uint64
 
@@ -211,7 +210,8 @@ func (p *partition) close() error {
 
 // background enforces retention and drops expired personal access tokens
 // every RetentionInterval, force-completes consumer-group hand-overs older
-// than RebalancingTimeout every RebalancingCheckInterval and, under the
+// than RebalancingTimeout every RebalancingCheckInterval, verifies
+// heartbeats every HeartbeatInterval when they are enabled and, under the
 // interval fsync policy, syncs
 // offset logs every second. It ends when
 // Close closes b.stop.
@@ -227,10 +227,18 @@ func (b *Broker) background() {
 		defer t.Stop()
 		syncC = t.C
 	}
+	var beatC <-chan time.Time
+	if b.cfg.HeartbeatEnabled {
+		t := time.NewTicker(b.cfg.HeartbeatInterval)
+		defer t.Stop()
+		beatC = t.C
+	}
 	for {
 		select {
 		case <-b.stop:
 			return
+		case <-beatC:
+			b.VerifyHeartbeats()
 		case <-ret.C:
 			b.removeExpiredTokens()
 			n := b.EnforceRetention()

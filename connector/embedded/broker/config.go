@@ -26,6 +26,8 @@ const (
 	// DefaultRebalancingCheckInterval is Iggy 0.8.0's
 	// consumer_group.rebalancing_check_interval.
 	DefaultRebalancingCheckInterval = 5 * time.Second
+	// DefaultHeartbeatInterval is Iggy's default heartbeat interval.
+	DefaultHeartbeatInterval = 5 * time.Second
 )
 
 // Config configures a Broker. Zero fields take the documented defaults.
@@ -78,6 +80,18 @@ type Config struct {
 	// timeout and the timeout plus this interval. 0 means
 	// DefaultRebalancingCheckInterval (5 s).
 	RebalancingCheckInterval time.Duration
+	// HeartbeatEnabled turns on Iggy's client heartbeat verification
+	// (yaml heartbeat.enabled; Iggy's [heartbeat] enabled): every
+	// HeartbeatInterval the broker removes each session that sent no Ping
+	// for more than 1.2 intervals (VerifyHeartbeats). Off by default, as
+	// in Iggy. Clients must then ping: the official SDKs do so when their
+	// heartbeat interval option is set.
+	HeartbeatEnabled bool
+	// HeartbeatInterval is the expected interval between a client's pings
+	// and the verification period (yaml heartbeat.interval); 0 means
+	// DefaultHeartbeatInterval (5 s, as Iggy). Ignored unless
+	// HeartbeatEnabled.
+	HeartbeatInterval time.Duration
 }
 
 // Validate reports every problem of c, joined.
@@ -105,6 +119,9 @@ func (c Config) Validate() error {
 	}
 	if c.RebalancingCheckInterval < 0 {
 		errs = append(errs, fmt.Errorf("rebalancing_check_interval: %s is negative: %w", c.RebalancingCheckInterval, core.ErrInvalid))
+	}
+	if c.HeartbeatInterval < 0 {
+		errs = append(errs, fmt.Errorf("heartbeat.interval: %s is negative: %w", c.HeartbeatInterval, core.ErrInvalid))
 	}
 	if c.RetentionInterval < 0 {
 		errs = append(errs, fmt.Errorf("retention_interval: %s is negative: %w", c.RetentionInterval, core.ErrInvalid))
@@ -146,6 +163,9 @@ func (c Config) withDefaults() Config {
 	if c.RebalancingCheckInterval == 0 {
 		c.RebalancingCheckInterval = DefaultRebalancingCheckInterval
 	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
 	if c.LoginThrottleBase == 0 {
 		c.LoginThrottleBase = DefaultLoginThrottleBase
 	}
@@ -170,5 +190,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("retention_interval", c.RetentionInterval),
 		slog.Duration("rebalancing_timeout", c.RebalancingTimeout),
 		slog.Duration("rebalancing_check_interval", c.RebalancingCheckInterval),
+		slog.Bool("heartbeat_enabled", c.HeartbeatEnabled),
+		slog.Duration("heartbeat_interval", c.HeartbeatInterval),
 	)
 }

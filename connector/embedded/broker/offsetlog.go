@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -234,4 +235,16 @@ func syncDir(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// min returns the lowest offset stored by any consumer or group, and
+// whether any is stored.
+func (l *offsetLog) min() (uint64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lo, found := uint64(math.MaxUint64), false
+	for _, v := range l.live {
+		lo, found = min(lo, v), true
+	}
+	return lo, found
 }

@@ -1,6 +1,10 @@
 package broker
 
 import (
+	"log/slog"
+	"sync/atomic"
+	"time"
+
 	"github.com/rustok/rustok-iggy/connector/iggyproto"
 )
 
@@ -24,20 +28,50 @@ type Session struct {
 	id        uint32
 	addr      string
 	transport uint8
+	// system marks an in-process session (NewSystemSession): it never
+	// pings, so the heartbeat verifier leaves it alone.
+	system bool
+
+	// lastHeartbeat is when the session was opened or last pinged, in
+	// Unix microseconds of the broker's clock (Config.Now).
+	lastHeartbeat atomic.Int64
 
 	// Guarded by Broker.mu.
 	user       *user
 	registered bool
+	// stale is set when the heartbeat verifier removed the session.
+	stale bool
 }
 
 // ID returns the session's client id: unique among live sessions, never 0.
+// It is computed as Iggy 0.8.0 does (see ClientID).
 func (s *Session) ID() uint32 { return s.id }
+
+// ClientID is the client id Iggy 0.8.0 gives a connection from addr: the
+// XXH32 (seed 0) of the address string, "127.0.0.1:54321" or "[::1]:54321".
+// A reconnect from the same address and port gets the same id again.
+func ClientID(addr string) uint32 { return XXH32([]byte(addr)) }
+
+// clientIDLocked picks the id of a new session from addr: ClientID(addr)
+// when that id is free and not 0. Iggy has no collision handling (a second
+// client with the same id replaces the first in its registry), which TCP
+// clients cannot trigger since two live connections never share an
+// address; in-process sessions can (NewSystemSession with the same addr),
+// so a taken id is probed upwards to the next free non-zero one, keeping
+// ids unique among live sessions. Caller holds mu for writing.
+func (b *Broker) clientIDLocked(addr string) uint32 {
+	id := ClientID(addr)
+	for id == 0 || b.clients[id] != nil {
+		id++
+	}
+	return id
+}
 
 // Addr returns the address given to NewSession.
 func (s *Session) Addr() string { return s.addr }
 
 // NewSession registers a new client (not logged in) with a unique non-zero
-// client id; addr is "ip:port" and transport one of the Transport*
+// client id derived from addr as Iggy does (ClientID); addr is "ip:port" and transport one of the Transport*
 // constants. On a closed broker the session is returned unregistered and
 // every call on it answers CodeDisconnected.
 func (b *Broker) NewSession(addr string, transport uint8) *Session {
@@ -51,14 +85,8 @@ func (b *Broker) newSessionLocked(addr string, transport uint8) *Session {
 	if b.closed {
 		return s
 	}
-	for {
-		id := b.nextClient.Add(1)
-		if id == 0 || b.clients[id] != nil {
-			continue
-		}
-		s.id = id
-		break
-	}
+	s.id = b.clientIDLocked(addr)
+	s.lastHeartbeat.Store(b.cfg.Now().UnixMicro())
 	s.registered = true
 	b.clients[s.id] = s
 	return s
@@ -66,11 +94,13 @@ func (b *Broker) newSessionLocked(addr string, transport uint8) *Session {
 
 // NewSystemSession returns a registered session already logged in as the
 // root user (id 0), for the in-process embedded connector. Its ClientInfo
-// shows transport TCP and addr. End it with CloseSession.
+// shows transport TCP and addr. The heartbeat verifier never removes it.
+// End it with CloseSession.
 func (b *Broker) NewSystemSession(addr string) *Session {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.newSessionLocked(addr, TransportTCP)
+	s.system = true
 	if s.registered {
 		s.user = b.users[0]
 	}
@@ -105,6 +135,9 @@ func (b *Broker) usable(s *Session) error {
 	if b.closed {
 		return errf(iggyproto.CodeDisconnected, "broker closed")
 	}
+	if s != nil && s.stale {
+		return errf(iggyproto.CodeStaleClient, "session removed for a missed heartbeat")
+	}
 	if s == nil || !s.registered {
 		return errf(iggyproto.CodeClientNotFound, "session not registered")
 	}
@@ -123,12 +156,61 @@ func (b *Broker) authed(s *Session) (access, error) {
 	return access{root: s.user.ID == 0, perms: s.user.Permissions}, nil
 }
 
-// Ping checks the session; it needs no login. It fails only on a closed
-// broker (8) or a removed session (100).
+// Ping checks the session and records a heartbeat for it; it needs no
+// login. It fails only on a closed broker (8) or a closed session (100). A
+// session already removed as stale gets OK, as from Iggy 0.8.0, and stays
+// removed: every other call on it answers CodeStaleClient (30).
 func (b *Broker) Ping(s *Session) error {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.usable(s)
+	err := b.usable(s)
+	if iggyproto.CodeOf(err) == iggyproto.CodeStaleClient {
+		return nil
+	}
+	if err == nil {
+		s.lastHeartbeat.Store(b.cfg.Now().UnixMicro())
+	}
+	return err
+}
+
+// heartbeatThreshold is Iggy's tolerance over the heartbeat interval: a
+// session is stale when its last heartbeat is older than 1.2 intervals.
+const heartbeatThreshold = 1.2
+
+// VerifyHeartbeats removes every session whose last heartbeat (its Ping,
+// or its opening if it never pinged) is older than 1.2 heartbeat
+// intervals, as Iggy 0.8.0's heartbeat verifier does, and returns how many
+// it removed. A removed session leaves its consumer groups (each gets a
+// full rebalance) and disappears from GetClients; its later calls answer
+// CodeStaleClient (30) except Ping, and the TCP server closes the
+// connection after sending that error. As in Iggy, only Ping counts as a
+// heartbeat: a client sending other commands but never Ping goes stale
+// too. System sessions (NewSystemSession) are never removed. With heartbeats on (Config.HeartbeatEnabled) the
+// background goroutine calls it every interval; tests may call it at any
+// time, whatever the config.
+func (b *Broker) VerifyHeartbeats() int {
+	maxAge := time.Duration(heartbeatThreshold * float64(b.cfg.HeartbeatInterval))
+	cutoff := b.cfg.Now().Add(-maxAge).UnixMicro()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return 0
+	}
+	n := 0
+	for _, id := range sortedKeys(b.clients) {
+		s := b.clients[id]
+		if s.system {
+			continue
+		}
+		if last := s.lastHeartbeat.Load(); last < cutoff {
+			b.log.Warn("stale client removed", slog.Uint64("client_id", uint64(s.id)), slog.String("address", s.addr),
+				slog.Time("last_heartbeat", time.UnixMicro(last)))
+			b.dropSessionLocked(s)
+			s.stale = true
+			n++
+		}
+	}
+	return n
 }
 
 // ClientInfo describes a session (ClientInfo/ClientDetails records).

@@ -56,6 +56,41 @@ func (b *Broker) GetStats(s *Session) (Stats, error) {
 		b.mu.RUnlock()
 		return Stats{}, errUnauthorized("get stats")
 	}
+	return b.statsRUnlock(), nil
+}
+
+// Diagnostics is what the broker contributes to a snapshot (Iggy's
+// GetSnapshotFile): its statistics and its configuration with the root
+// password redacted.
+type Diagnostics struct {
+	Stats  Stats
+	Config Config
+}
+
+// Diagnostics returns the broker's statistics and configuration for a
+// troubleshooting snapshot. As Iggy's snapshot, it needs a logged-in
+// session and no permission: 40 before login, 30 for a stale session, 100
+// for a closed one, 8 on a closed broker. The statistics are counts only
+// (no names); Config.RootPassword is blanked when set and Config.Now and
+// Config.Logger are nil.
+func (b *Broker) Diagnostics(s *Session) (Diagnostics, error) {
+	b.mu.RLock()
+	if _, err := b.authed(s); err != nil {
+		b.mu.RUnlock()
+		return Diagnostics{}, err
+	}
+	cfg := b.cfg
+	st := b.statsRUnlock()
+	if cfg.RootPassword != "" {
+		cfg.RootPassword = "REDACTED"
+	}
+	cfg.Now, cfg.Logger = nil, nil
+	return Diagnostics{Stats: st, Config: cfg}, nil
+}
+
+// statsRUnlock collects the statistics; the caller holds mu for reading,
+// and statsRUnlock releases it.
+func (b *Broker) statsRUnlock() Stats {
 	now := b.nowMicros()
 	st := Stats{
 		ProcessID:     uint32(os.Getpid()),
@@ -94,5 +129,5 @@ func (b *Broker) GetStats(s *Session) (Stats, error) {
 	st.Hostname, _ = os.Hostname()
 	st.ThreadsCount = uint32(pprof.Lookup("threadcreate").Count())
 	fillSystemStats(&st, b.cfg.DataDir)
-	return st, nil
+	return st
 }

@@ -42,6 +42,50 @@ func (p *Partition) EnforceRetention() (deletedSegments int, err error) {
 	if k == 0 {
 		return 0, nil
 	}
+	if err := p.removeSegments(drop); err != nil {
+		return k, fmt.Errorf("logstore: retention: %w", err)
+	}
+	return k, nil
+}
+
+// DeleteOldestSegments deletes up to count of the oldest closed segments,
+// as Iggy's DeleteSegments command does: the active segment is never
+// deleted, and neither is a segment whose last offset is above limit (the
+// lowest offset a consumer stored on the partition; math.MaxUint64 for no
+// limit) nor any segment after it. It returns how many segments and
+// messages went. Readers in flight are not disturbed, as for retention.
+// After Close it returns core.ErrClosed.
+func (p *Partition) DeleteOldestSegments(count int, limit uint64) (segments int, messages uint64, err error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return 0, 0, fmt.Errorf("logstore: delete segments: %w", core.ErrClosed)
+	}
+	k := 0
+	for k < count && k < len(p.segs)-1 {
+		s := p.segs[k]
+		if s.next > s.base && s.next-1 > limit {
+			break
+		}
+		p.size -= uint64(s.size)
+		messages += s.next - s.base
+		k++
+	}
+	drop := make([]*segment, k)
+	copy(drop, p.segs[:k])
+	p.segs = append(p.segs[:0], p.segs[k:]...)
+	p.mu.Unlock()
+	if k == 0 {
+		return 0, 0, nil
+	}
+	if err := p.removeSegments(drop); err != nil {
+		return k, messages, fmt.Errorf("logstore: delete segments: %w", err)
+	}
+	return k, messages, nil
+}
+
+// removeSegments deletes the files of segments already taken off the list.
+func (p *Partition) removeSegments(drop []*segment) error {
 	var errs []error
 	for _, s := range drop {
 		// The log goes first: a crash in between leaves an index without its
@@ -55,8 +99,5 @@ func (p *Partition) EnforceRetention() (deletedSegments int, err error) {
 		s.release()
 	}
 	p.dirDirty.Store(true)
-	if err := errors.Join(errs...); err != nil {
-		return k, fmt.Errorf("logstore: retention: %w", err)
-	}
-	return k, nil
+	return errors.Join(errs...)
 }

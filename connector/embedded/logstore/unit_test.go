@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -620,5 +621,50 @@ func TestDedupBounded(t *testing.T) {
 	d.filter(batch(10_000, 1), 10_000_000)
 	if len(d.seen) != 1 {
 		t.Errorf("%d ids after the window passed", len(d.seen))
+	}
+}
+
+func TestDeleteOldestSegments(t *testing.T) {
+	dir := t.TempDir()
+	p := mustOpen(t, dir, Options{SegmentSize: 1000})
+	var next uint64
+	for range 6 { // 6 segments of 5 messages
+		mustAppend(t, p, next, 5, 100)
+		next += 5
+	}
+	if st := p.Stats(); st.Segments != 6 {
+		t.Fatalf("stats %+v", st)
+	}
+	// The limit keeps segment [5..9] (last offset 9 > 8) and all after it.
+	segs, msgs, err := p.DeleteOldestSegments(3, 8)
+	if err != nil || segs != 1 || msgs != 5 {
+		t.Fatalf("limited delete: %d segments %d messages, %v", segs, msgs, err)
+	}
+	if st := p.Stats(); st.FirstOffset != 5 || st.Segments != 5 || st.SizeBytes != 5*820 {
+		t.Fatalf("stats after limited delete %+v", st)
+	}
+	segs, msgs, err = p.DeleteOldestSegments(2, math.MaxUint64)
+	if err != nil || segs != 2 || msgs != 10 {
+		t.Fatalf("delete 2: %d %d %v", segs, msgs, err)
+	}
+	// Never the active segment.
+	segs, _, err = p.DeleteOldestSegments(100, math.MaxUint64)
+	if err != nil || segs != 2 {
+		t.Fatalf("delete all: %d %v", segs, err)
+	}
+	st := p.Stats()
+	if st.Segments != 1 || st.FirstOffset != 25 || st.NextOffset != 30 {
+		t.Fatalf("stats %+v", st)
+	}
+	if len(segFiles(t, dir, LogSuffix)) != 1 {
+		t.Fatalf("files left: %v", segFiles(t, dir, ""))
+	}
+	checkChunk(t, mustRead(t, p, 0, 5, 0), 25, 5, 100)
+	if segs, _, err := p.DeleteOldestSegments(1, math.MaxUint64); err != nil || segs != 0 {
+		t.Fatalf("only the active segment left: %d %v", segs, err)
+	}
+	p.Close()
+	if _, _, err := p.DeleteOldestSegments(1, math.MaxUint64); !errors.Is(err, core.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
 	}
 }

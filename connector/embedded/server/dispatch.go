@@ -1,7 +1,10 @@
 package server
 
 import (
+	"fmt"
 	"net"
+	"strings"
+	"time"
 
 	"github.com/rustok/rustok-iggy/connector/embedded/broker"
 	"github.com/rustok/rustok-iggy/connector/iggyproto"
@@ -56,12 +59,6 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 	if cmd == iggyproto.CmdSendMessages && !bs.loggedIn {
 		return reply{}, errUnauthenticated
 	}
-	switch cmd {
-	case iggyproto.CmdPurgeStream, iggyproto.CmdPurgeTopic:
-		// Served by Iggy 0.8.0 but never sent by the Go SDK; iggyproto
-		// does not decode them.
-		return bs.purge(cmd, payload)
-	}
 	req, err := iggyproto.DecodeRequest(cmd, payload)
 	if err != nil {
 		return reply{}, err
@@ -97,6 +94,8 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 			return reply{}, err
 		}
 		return reply{head: iggyproto.AppendClientDetails(out, clientDetailsOf(ci))}, nil
+	case iggyproto.GetSnapshotFile:
+		return bs.snapshot(r, out)
 	case iggyproto.GetClients:
 		cs, err := b.GetClients(s)
 		if err != nil {
@@ -219,6 +218,11 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 		}
 		return reply{head: iggyproto.AppendConsumerOffset(out, iggyproto.ConsumerOffsetInfo{
 			PartitionID: o.PartitionID, CurrentOffset: o.CurrentOffset, StoredOffset: o.StoredOffset})}, nil
+	case iggyproto.FlushUnsavedBuffer:
+		return reply{}, b.FlushUnsavedBuffer(s, r.Stream, r.Topic, r.PartitionID, r.Fsync)
+	case iggyproto.DeleteSegments:
+		_, _, err := b.DeleteSegments(s, r.Stream, r.Topic, r.PartitionID, r.SegmentsCount)
+		return reply{}, err
 	case iggyproto.StoreConsumerOffset:
 		return reply{}, b.StoreOffset(s, consumerOf(r.Consumer), r.Stream, r.Topic, optPartition(r.Partition), r.Offset)
 	case iggyproto.DeleteConsumerOffset:
@@ -250,6 +254,8 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 			return reply{}, err
 		}
 		return reply{head: iggyproto.AppendStreamHeader(out, streamHeaderOf(st))}, nil
+	case iggyproto.PurgeStream:
+		return reply{}, b.PurgeStream(s, r.Stream)
 	case iggyproto.DeleteStream:
 		return reply{}, b.DeleteStream(s, r.Stream)
 	case iggyproto.UpdateStream:
@@ -282,6 +288,8 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 			return reply{}, err
 		}
 		return reply{head: appendTopicDetails(out, t)}, nil
+	case iggyproto.PurgeTopic:
+		return reply{}, b.PurgeTopic(s, r.Stream, r.Topic)
 	case iggyproto.DeleteTopic:
 		return reply{}, b.DeleteTopic(s, r.Stream, r.Topic)
 	case iggyproto.UpdateTopic:
@@ -329,21 +337,51 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 	return reply{}, iggyproto.Errorf(iggyproto.CodeInvalidCommand, "command %s is not served", cmd)
 }
 
-// purge serves PurgeStream (205: Id stream) and PurgeTopic (305: Id
-// stream, Id topic). Trailing bytes are ignored, as by every decoder.
-func (bs *brokerSession) purge(cmd iggyproto.Command, payload []byte) (reply, error) {
-	stream, n, err := iggyproto.DecodeIdentifier(payload)
+// snapshot serves GetSnapshotFile (11): login first (the broker's codes),
+// then the request's validation (3), then the zip archive as the raw
+// reply payload, as Iggy 0.8.0.
+func (bs *brokerSession) snapshot(r iggyproto.GetSnapshotFile, out []byte) (reply, error) {
+	diag, err := bs.b.Diagnostics(bs.s)
 	if err != nil {
 		return reply{}, err
 	}
-	if cmd == iggyproto.CmdPurgeStream {
-		return reply{}, bs.b.PurgeStream(bs.s, stream)
-	}
-	topic, _, err := iggyproto.DecodeIdentifier(payload[n:])
+	plan, err := parseSnapshotRequest(r)
 	if err != nil {
 		return reply{}, err
 	}
-	return reply{}, bs.b.PurgeTopic(bs.s, stream, topic)
+	src := snapshotSource{diag: diag, server: bs.srv.cfg, streams: bs.streamsListing, now: time.Now()}
+	if a := bs.srv.Addr(); a != nil {
+		src.addr = a.String()
+	}
+	zipped, err := buildSnapshot(plan, src)
+	if err != nil {
+		return reply{}, iggyproto.Errorf(iggyproto.CodeSnapshotFileCompletionFailed, "snapshot: %v", err)
+	}
+	return reply{head: append(out, zipped...)}, nil
+}
+
+// streamsListing lists the streams and topics the session may read, one
+// line each, for the snapshot; false when it may not list streams.
+func (bs *brokerSession) streamsListing() (string, bool) {
+	sts, err := bs.b.GetStreams(bs.s)
+	if err != nil {
+		return "", false
+	}
+	var b strings.Builder
+	for _, st := range sts {
+		fmt.Fprintf(&b, "stream %d %q: %d topics, %d messages, %d bytes\n", st.ID, st.Name, st.TopicsCount, st.MessagesCount, st.SizeBytes)
+		ts, _, err := bs.b.GetTopics(bs.s, iggyproto.NumericID(st.ID))
+		if err != nil {
+			continue
+		}
+		for _, t := range ts {
+			fmt.Fprintf(&b, "  topic %d %q: %d partitions, %d messages, %d bytes\n", t.ID, t.Name, t.PartitionsCount, t.MessagesCount, t.SizeBytes)
+		}
+	}
+	if len(sts) == 0 {
+		b.WriteString("no streams\n")
+	}
+	return b.String(), true
 }
 
 // clusterMetadata is the single-node answer of Iggy 0.8.0: cluster

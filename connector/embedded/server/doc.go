@@ -45,10 +45,23 @@
 //     sockets are no longer read (TCP backpressure). A frame must arrive
 //     whole within ReadTimeout; responses are bounded by WriteTimeout, and
 //     logged-in connections by IdleTimeout.
-//   - GetSnapshotFile (11), FlushUnsavedBuffer (102) and DeleteSegments
-//     (503), which the Go SDK never sends, are answered InvalidCommand.
-//     GetMe (20), PurgeStream (205) and PurgeTopic (305) are served.
-//   - Client ids are the broker's session ids, not XXH32 of "ip:port".
+//   - GetSnapshotFile (11) answers a zip as Iggy does, with the same
+//     entry names, but the contents are this server's equivalents of
+//     Iggy's shell commands, read without a shell: filesystem_overview
+//     lists the data directory (Iggy: ls -la /tmp /proc); process_list
+//     and resource_usage read /proc, the Go runtime and the broker's
+//     statistics, plus the streams and topics the caller may read (Iggy:
+//     ps aux, top); on a system without /proc those parts say they are
+//     unavailable. server_logs says where the logs go (no log files are
+//     kept); server_config prints the broker and listener configuration
+//     with the root password redacted (Iggy: its current_config.toml).
+//     Bzip2, Lzma and Xz compression write deflated entries (no encoder
+//     here); Stored, Deflated and Zstd are as Iggy's.
+//   - Client ids are XXH32 of "ip:port" as in Iggy; where two live
+//     sessions have the same address string (only in-process sessions can)
+//     the second takes the next free id instead of replacing the first.
+//     An IPv6 address with a zone prints the zone by name in Go ("%eth0")
+//     and by index in Rust ("%2"), so such a client's id differs.
 //
 // The server does not own the broker: whoever opened it closes it, after
 // Shutdown returned.

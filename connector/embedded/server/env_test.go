@@ -25,7 +25,11 @@ func (e *testEnv) start() {
 	if fsync == "" {
 		fsync = logstore.FsyncNever
 	}
-	b, err := broker.Open(broker.Config{DataDir: e.dir, Fsync: fsync, Logger: testLogger()})
+	cfg := broker.Config{DataDir: e.dir, Fsync: fsync, Logger: testLogger()}
+	if e.brokerCfg != nil {
+		e.brokerCfg(&cfg)
+	}
+	b, err := broker.Open(cfg)
 	if err != nil {
 		e.t.Fatalf("open broker: %v", err)
 	}
@@ -39,7 +43,7 @@ func (e *testEnv) start() {
 		_ = b.Close()
 		e.t.Fatal(err)
 	}
-	e.srv, e.addr = srv, addr.String()
+	e.srv, e.addr, e.b = srv, addr.String(), b
 	e.stopBroker = func() {
 		if err := b.Close(); err != nil {
 			e.t.Errorf("close broker: %v", err)

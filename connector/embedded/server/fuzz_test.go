@@ -1,12 +1,16 @@
 package server
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/binary"
+	"io"
 	"net"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/rustok/rustok-iggy/connector/embedded/broker"
 	"github.com/rustok/rustok-iggy/connector/iggyproto"
@@ -49,6 +53,15 @@ func fuzzSeeds(t testing.TB, token string) [][]byte {
 	full = req(full, iggyproto.CreatePersonalAccessToken{Name: "tok", Expiry: 0})
 	full = req(full, iggyproto.DeleteStream{Stream: s0})
 
+	admin := append([]byte(nil), login...)
+	admin = req(admin, iggyproto.CreateStream{Name: "fuzz"})
+	admin = req(admin, iggyproto.CreateTopic{Stream: s0, PartitionsCount: 1, Compression: iggyproto.CompressionNone, Name: "t"})
+	admin = req(admin, iggyproto.FlushUnsavedBuffer{Stream: s0, Topic: t0, PartitionID: 0, Fsync: true})
+	admin = req(admin, iggyproto.DeleteSegments{Stream: s0, Topic: t0, PartitionID: 0, SegmentsCount: 1})
+	admin = req(admin, iggyproto.GetSnapshotFile{Compression: SnapshotStored, Types: []uint8{SnapshotTest}})
+	admin = req(admin, iggyproto.PurgeTopic{Stream: s0, Topic: t0})
+	admin = req(admin, iggyproto.DeleteStream{Stream: s0})
+
 	return [][]byte{
 		nil,
 		{0, 0, 0, 0, 1, 0, 0, 0},
@@ -58,7 +71,80 @@ func fuzzSeeds(t testing.TB, token string) [][]byte {
 		login,
 		full,
 		append(append([]byte(nil), login...), 0xff, 0xff, 0xff, 0xff, 0x65, 0, 0, 0, 1, 2, 3),
+		admin,
 	}
+}
+
+// FuzzParseSnapshotRequest: any GetSnapshotFile payload either fails with
+// InvalidCommand or gives a plan of known types (All expanded, never
+// beside another type) whose zip builds and reads back entry by entry.
+func FuzzParseSnapshotRequest(f *testing.F) {
+	f.Add([]byte{2, 1, 4})
+	f.Add([]byte{1, 1, 100})
+	f.Add([]byte{4, 2, 6, 4})
+	f.Add([]byte{2, 2, 100, 4})
+	f.Add([]byte{9, 0})
+	f.Add([]byte{})
+	src := snapshotSource{
+		diag:    broker.Diagnostics{Config: broker.Config{DataDir: f.TempDir()}},
+		streams: func() (string, bool) { return "no streams\n", true },
+		now:     time.Unix(0, 0),
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		req, err := iggyproto.DecodeGetSnapshotFile(payload)
+		if err != nil {
+			if iggyproto.CodeOf(err) != iggyproto.CodeInvalidCommand {
+				t.Fatalf("decode error %v", err)
+			}
+			return
+		}
+		plan, err := parseSnapshotRequest(req)
+		if err != nil {
+			if iggyproto.CodeOf(err) != iggyproto.CodeInvalidCommand {
+				t.Fatalf("parse error %v", err)
+			}
+			return
+		}
+		hasAll := bytes.IndexByte(req.Types, SnapshotAll) >= 0
+		if hasAll && len(req.Types) != 1 {
+			t.Fatalf("all accepted beside other types: %v", req.Types)
+		}
+		if !hasAll && !bytes.Equal(plan.types, req.Types) {
+			t.Fatalf("plan types %v for %v", plan.types, req.Types)
+		}
+		if hasAll && len(plan.types) != 5 {
+			t.Fatalf("all expanded to %v", plan.types)
+		}
+		// Building touches /proc and the data dir: keep it to small plans.
+		if len(plan.types) > 3 {
+			return
+		}
+		z, err := buildSnapshot(plan, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr.RegisterDecompressor(zstd.ZipMethodWinZip, zstd.ZipDecompressor())
+		if len(zr.File) != len(plan.types) {
+			t.Fatalf("%d entries for %v", len(zr.File), plan.types)
+		}
+		for i, zf := range zr.File {
+			if zf.Name != snapshotNames[plan.types[i]]+".txt" || zf.Method != plan.method {
+				t.Fatalf("entry %d: %s method %d", i, zf.Name, zf.Method)
+			}
+			rc, err := zf.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(io.Discard, rc); err != nil {
+				t.Fatalf("entry %s: %v", zf.Name, err)
+			}
+			_ = rc.Close()
+		}
+	})
 }
 
 // FuzzServeConn feeds arbitrary bytes to one connection (in memory, the

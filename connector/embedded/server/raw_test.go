@@ -49,7 +49,7 @@ func TestRawBadFrames(t *testing.T) {
 	rawLogin(t, c)
 
 	code(iggyproto.CodeInvalidCommand, frame(9999, []byte("unknown command")))
-	code(iggyproto.CodeInvalidCommand, frame(11, nil))             // GetSnapshotFile: not served
+	code(iggyproto.CodeInvalidCommand, frame(11, nil))             // GetSnapshotFile: truncated
 	code(iggyproto.CodeInvalidCommand, frame(202, []byte{9, 'a'})) // truncated name
 	code(iggyproto.CodeInvalidFormat, frame(202, []byte{0}))       // empty name
 	code(iggyproto.CodeInvalidCommand, frame(200, []byte{3, 4, 0, 0, 0, 0}))

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"errors"
+	"github.com/rustok/rustok-iggy/connector/embedded/broker"
 	"github.com/rustok/rustok-iggy/connector/embedded/logstore"
 	"testing"
 	"time"
@@ -29,6 +30,10 @@ type testEnv struct {
 	stopBroker func()
 	// fsync is the broker's fsync policy; "" means never (tests).
 	fsync logstore.FsyncPolicy
+	// brokerCfg, when set, edits the broker's configuration before Open.
+	brokerCfg func(*broker.Config)
+	// b is the running broker.
+	b *broker.Broker
 }
 
 // newEnv starts a broker and a server on 127.0.0.1:0; both stop at the

@@ -55,6 +55,10 @@ type serveOptions struct {
 	// RebalancingTimeout is the broker's consumer-group hand-over timeout
 	// (broker.Config.RebalancingTimeout); 0 takes Iggy's 30s.
 	RebalancingTimeout time.Duration
+	// Heartbeat turns on the removal of clients that send no ping for
+	// more than 1.2 HeartbeatInterval (Iggy's [heartbeat]); off by default.
+	Heartbeat         bool
+	HeartbeatInterval time.Duration
 	// AllowDefaultPassword lets serve listen off loopback while root still
 	// has the default password (throwaway setups only).
 	AllowDefaultPassword bool
@@ -122,7 +126,14 @@ request payloads in flight share --max-frame-memory (when it is spent,
 sockets are not read: TCP backpressure). With --config they come from
 embedded.login_timeout, idle_timeout, read_timeout, write_timeout,
 max_connections, max_pending_connections, max_pending_per_addr and
-max_frame_memory; flags win.`,
+max_frame_memory; flags win.
+
+--heartbeat turns on Iggy's stale client verification (off by default, as
+Iggy's [heartbeat] enabled = false): every --heartbeat-interval (5s) each
+client that sent no ping for more than 1.2 intervals is removed (it leaves
+its consumer groups); its next command answers StaleClient (30) and the
+connection is closed. The official SDKs ping every 5s. With --config they
+come from embedded.heartbeat.enabled and embedded.heartbeat.interval.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			eff, err := resolveServeOptions(rf.configPath, opts, cmd)
@@ -157,6 +168,8 @@ max_frame_memory; flags win.`,
 		"`bytes` of request frames in flight, shared by all connections")
 	f.DurationVar(&opts.RebalancingTimeout, "rebalancing-timeout", broker.DefaultRebalancingTimeout,
 		"time a consumer-group partition waits for its owner's commit before it moves to a joining member anyway")
+	f.BoolVar(&opts.Heartbeat, "heartbeat", false, "remove clients that send no ping for 1.2 heartbeat intervals (Iggy's [heartbeat])")
+	f.DurationVar(&opts.HeartbeatInterval, "heartbeat-interval", broker.DefaultHeartbeatInterval, "expected client ping interval with --heartbeat")
 	f.BoolVar(&opts.AllowDefaultPassword, "allow-default-password", false,
 		"listen off loopback even though root still has the default password (throwaway setups only)")
 	return cmd
@@ -212,6 +225,12 @@ func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Comma
 		if !changed("max-frame-memory") && emb.MaxFrameMemory != 0 {
 			eff.MaxFrameMemory = emb.MaxFrameMemory
 		}
+		if !changed("heartbeat") {
+			eff.Heartbeat = emb.Heartbeat.Enabled
+		}
+		if !changed("heartbeat-interval") && emb.Heartbeat.Interval != 0 {
+			eff.HeartbeatInterval = emb.Heartbeat.Interval
+		}
 		if !changed("http-addr") {
 			eff.HTTPAddr = ""
 			if emb.HTTPPort != 0 {
@@ -243,6 +262,9 @@ func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Comma
 	if eff.RebalancingTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--rebalancing-timeout: %s is negative", eff.RebalancingTimeout))
 	}
+	if eff.HeartbeatInterval <= 0 {
+		errs = append(errs, fmt.Errorf("--heartbeat-interval: %s is not positive", eff.HeartbeatInterval))
+	}
 	if (eff.TLSCert == "") != (eff.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key: give both or neither"))
 	}
@@ -271,6 +293,8 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 		Logger:       logger,
 
 		RebalancingTimeout: o.RebalancingTimeout,
+		HeartbeatEnabled:   o.Heartbeat,
+		HeartbeatInterval:  o.HeartbeatInterval,
 	})
 	if err != nil {
 		return fmt.Errorf("open broker: %w", err)
