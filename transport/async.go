@@ -110,6 +110,7 @@ func (a *asyncPublisher) publish(ctx context.Context, e *core.Envelope, payload 
 	}
 	first := len(b.ids) == 0
 	b.s.add(e, payload, a.t.codec.ContentType())
+	a.t.tel.injectLast(ctx, &b.s)
 	topic := TopicFor(e.EventType)
 	b.s.topic = append(b.s.topic, topicIndex(topic))
 	b.s.part = append(b.s.part, TenantPartition(e.TenantID, a.t.partitions(topic)))

@@ -38,6 +38,7 @@ type Transport struct {
 	codecs   map[string]core.Codec
 	log      *slog.Logger
 	hooks    Hooks
+	tel      telemetry
 	ownsConn bool
 	// skipData skips the JSON check of event.data in Publish.
 	skipData bool
@@ -138,6 +139,7 @@ func New(cfg Config, broker core.Broker, codec core.Codec, logger *slog.Logger, 
 	for _, o := range opts {
 		o(t)
 	}
+	t.tel.init()
 	t.codecs[codec.ContentType()] = codec
 	t.scratch.New = func() any { return new(sendScratch) }
 	if t.cfg.Publisher.Mode == ModeAsync {
