@@ -155,18 +155,23 @@ func (t *Transport) Publish(ctx context.Context, e core.Envelope) error {
 
 // publishOne is Publish after validation, inside its span (if any).
 func (t *Transport) publishOne(ctx context.Context, e *core.Envelope, topic string) error {
-	fillTraceID(ctx, e)
+	traced := trace.SpanContextFromContext(ctx).IsValid()
+	if traced {
+		fillTraceID(ctx, e)
+	}
 	payload, err := t.codec.Encode(*e)
 	if err != nil {
 		return fmt.Errorf("publish %s: encode: %w", e.ID, err)
 	}
 	if t.async != nil {
-		return t.async.publish(ctx, e, payload)
+		return t.async.publish(ctx, e, payload, traced)
 	}
 	s := t.scratch.Get().(*sendScratch)
 	s.reset(1)
 	key := s.add(e, payload, t.codec.ContentType())
-	t.tel.injectLast(ctx, s)
+	if traced {
+		t.tel.injectLast(ctx, s)
+	}
 	start := time.Now()
 	err = t.broker.Send(ctx, t.cfg.Topology.StreamName, topic, core.ByKey(key), s.msgs)
 	t.hooks.Published(topic, 1, time.Since(start), err)

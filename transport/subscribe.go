@@ -300,8 +300,12 @@ func (s *Subscription) Stop(ctx context.Context) error {
 	}
 }
 
-func (s *Subscription) report(err error) {
-	s.t.log.LogAttrs(context.Background(), slogWarn, "subscription", strAttr("group", s.group), errAttr(err))
+func (s *Subscription) report(err error) { s.reportCtx(context.Background(), err) }
+
+// reportCtx logs err with ctx (so with its trace ids) and hands it to
+// OnError.
+func (s *Subscription) reportCtx(ctx context.Context, err error) {
+	s.t.log.LogAttrs(ctx, slogWarn, "subscription", strAttr("group", s.group), errAttr(err))
 	if s.opts.OnError != nil {
 		s.opts.OnError(err)
 	}
@@ -502,7 +506,7 @@ func (s *Subscription) deadLetter(pctx context.Context, lastTry trace.SpanContex
 		if err == nil {
 			break
 		}
-		s.report(fmt.Errorf("group %q: dead-letter %s/%d@%d: %w", s.group, topic, p, msg.Offset, err))
+		s.reportCtx(ctx, fmt.Errorf("group %q: dead-letter %s/%d@%d: %w", s.group, topic, p, msg.Offset, err))
 		if !sleepCtx(s.ctx, pause) {
 			return false
 		}
@@ -510,7 +514,7 @@ func (s *Subscription) deadLetter(pctx context.Context, lastTry trace.SpanContex
 	}
 	s.deadLettered.Add(1)
 	s.t.hooks.DeadLettered(s.group, topic, p, reason)
-	s.t.log.LogAttrs(context.Background(), slogWarn, "event dead-lettered",
+	s.t.log.LogAttrs(ctx, slogWarn, "event dead-lettered",
 		strAttr("group", s.group), strAttr("topic", topic), u64Attr("partition", uint64(p)),
 		u64Attr("offset", msg.Offset), strAttr("id", uuidString(core.UUIDFromMessageID(msg.ID))),
 		strAttr("reason", reason), errAttr(cause))
