@@ -45,7 +45,11 @@ func (t TraceLogHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 // WithAttrs returns the wrapped handler's WithAttrs, wrapped.
-func (t TraceLogHandler) WithAttrs(as []slog.Attr) slog.Handler { return TraceLogHandler{t.h.WithAttrs(as)} }
+func (t TraceLogHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return TraceLogHandler{t.h.WithAttrs(as)}
+}
 
 // WithGroup returns the wrapped handler's WithGroup, wrapped.
-func (t TraceLogHandler) WithGroup(name string) slog.Handler { return TraceLogHandler{t.h.WithGroup(name)} }
+func (t TraceLogHandler) WithGroup(name string) slog.Handler {
+	return TraceLogHandler{t.h.WithGroup(name)}
+}
