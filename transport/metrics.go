@@ -69,7 +69,14 @@ type meterHooks struct {
 	replayed metric.Int64Counter
 
 	mu   sync.RWMutex
-	sets map[setKey]metric.MeasurementOption
+	sets map[setKey]*attrOpts
+}
+
+// attrOpts is one attribute set as ready-made option slices: passing a
+// slice (not a variadic list) to Add and Record allocates nothing.
+type attrOpts struct {
+	add []metric.AddOption
+	rec []metric.RecordOption
 }
 
 type setKey struct {
@@ -101,7 +108,7 @@ func newMeterHooks(mp metric.MeterProvider) (*meterHooks, error) {
 		return nil, nil
 	}
 	m := mp.Meter(InstrumentationName)
-	h := &meterHooks{sets: map[setKey]metric.MeasurementOption{}}
+	h := &meterHooks{sets: map[setKey]*attrOpts{}}
 	var err, e error
 	h.sent, e = m.Int64Counter(MetricSentMessages, metric.WithUnit("{message}"), metric.WithDescription("Messages sent to the broker."))
 	err = joinErr(err, e)
@@ -133,8 +140,8 @@ func joinErr(a, b error) error {
 	return b
 }
 
-// set returns the attribute option of a label combination, built once.
-func (h *meterHooks) set(k setKey) metric.MeasurementOption {
+// set returns the attribute options of a label combination, built once.
+func (h *meterHooks) set(k setKey) *attrOpts {
 	h.mu.RLock()
 	o := h.sets[k]
 	h.mu.RUnlock()
@@ -153,9 +160,14 @@ func (h *meterHooks) set(k setKey) metric.MeasurementOption {
 	if k.group != "" {
 		attrs = append(attrs, AttrConsumerGroup.String(k.group))
 	}
-	o = metric.WithAttributeSet(attribute.NewSet(attrs...))
+	opt := metric.WithAttributeSet(attribute.NewSet(attrs...))
+	o = &attrOpts{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt}}
 	h.mu.Lock()
-	h.sets[k] = o
+	if prev := h.sets[k]; prev != nil {
+		o = prev
+	} else {
+		h.sets[k] = o
+	}
 	h.mu.Unlock()
 	return o
 }
@@ -169,36 +181,36 @@ func (h *meterHooks) Published(topic string, n int, d time.Duration, err error) 
 	}
 	o := h.set(k)
 	ctx := context.Background()
-	h.sent.Add(ctx, int64(n), o)
-	h.opDur.Record(ctx, d.Seconds(), o)
+	h.sent.Add(ctx, int64(n), o.add...)
+	h.opDur.Record(ctx, d.Seconds(), o.rec...)
 }
 
 func (h *meterHooks) Handled(group, topic string, _ uint32, d time.Duration, err error) {
 	ctx := context.Background()
-	h.consumed.Add(ctx, 1, h.set(setKey{kind: setGroup, topic: topic, group: group}))
 	k := setKey{kind: setGroup, topic: topic, group: group}
+	h.consumed.Add(ctx, 1, h.set(k).add...)
 	if err != nil {
 		k.kind = setGroupErr
 	}
-	h.procDur.Record(ctx, d.Seconds(), h.set(k))
+	h.procDur.Record(ctx, d.Seconds(), h.set(k).rec...)
 }
 
 func (h *meterHooks) Retried(group, topic string, _ uint32, _ int) {
-	h.retries.Add(context.Background(), 1, h.set(setKey{kind: setGroup, topic: topic, group: group}))
+	h.retries.Add(context.Background(), 1, h.set(setKey{kind: setGroup, topic: topic, group: group}).add...)
 }
 
 func (h *meterHooks) DeadLettered(group, topic string, _ uint32, reason string) {
-	h.dlq.Add(context.Background(), 1, h.set(setKey{kind: setDLQ, topic: topic, group: group, extra: reason}))
+	h.dlq.Add(context.Background(), 1, h.set(setKey{kind: setDLQ, topic: topic, group: group, extra: reason}).add...)
 }
 
 func (h *meterHooks) Replayed(topic string, n int) {
 	if n > 0 {
-		h.replayed.Add(context.Background(), int64(n), h.set(setKey{kind: setTopic, topic: topic}))
+		h.replayed.Add(context.Background(), int64(n), h.set(setKey{kind: setTopic, topic: topic}).add...)
 	}
 }
 
 func (h *meterHooks) Lag(group, topic string, partition uint32, lag uint64) {
-	h.lag.Record(context.Background(), int64(min(lag, 1<<63-1)), h.set(setKey{kind: setLag, topic: topic, group: group, partition: partition}))
+	h.lag.Record(context.Background(), int64(min(lag, 1<<63-1)), h.set(setKey{kind: setLag, topic: topic, group: group, partition: partition}).rec...)
 }
 
 // teeHooks calls two Hooks in turn.
@@ -232,4 +244,20 @@ func (t teeHooks) Replayed(topic string, n int) {
 func (t teeHooks) Lag(group, topic string, p uint32, lag uint64) {
 	t.a.Lag(group, topic, p, lag)
 	t.b.Lag(group, topic, p, lag)
+}
+
+// NewMeterHooks returns Hooks that record the Metric* instruments with mp
+// (the otel global meter provider when nil), for a caller that builds the
+// hooks itself, such as an HTTP adapter serving them; a Transport given
+// WithMeterProvider records them without it. With a noop provider, or nil
+// while no global one is set, it returns NopHooks.
+func NewMeterHooks(mp metric.MeterProvider) (Hooks, error) {
+	h, err := newMeterHooks(mp)
+	if err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return NopHooks{}, nil
+	}
+	return h, nil
 }

@@ -130,7 +130,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, fmt.Errorf("compose: events.iggy.serialization: %w", err)
 	}
-	a.metrics = httpapi.NewMetrics()
+	if a.metrics, err = httpapi.NewMetrics(); err != nil {
+		return nil, fmt.Errorf("compose: %w", err)
+	}
 	var hooks transport.Hooks = a.metrics
 	if len(a.opts.hooks) > 0 {
 		hooks = append(multiHooks{a.metrics}, a.opts.hooks...)
@@ -157,7 +159,8 @@ func (a *App) Transport() *transport.Transport { return a.tr }
 // Shutdown closes it.
 func (a *App) Broker() core.Broker { return a.broker }
 
-// Metrics returns the Prometheus hooks the transport reports to.
+// Metrics returns the hooks the transport reports to: OpenTelemetry
+// instruments served as Prometheus text on /metrics.
 func (a *App) Metrics() *httpapi.Metrics { return a.metrics }
 
 // Handler returns the HTTP API (/health, /metrics, /ping), to mount in an
@@ -344,6 +347,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	if err := a.broker.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close connector: %w", err))
+	}
+	if err := a.metrics.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("metrics shutdown: %w", err))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("compose: shutdown: %w", errors.Join(errs...))
