@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxtest"
-	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/rustok/rustok-iggy/adapters/compose"
