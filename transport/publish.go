@@ -213,6 +213,9 @@ func (t *Transport) PublishBatch(ctx context.Context, events []core.Envelope) er
 			AttrBatchMessageCount.Int(len(events))))
 		created = make([]trace.Span, 0, len(events))
 	}
+	// traced: events get a trace context (their create span's, or the
+	// caller's); when false the loop below does no trace work at all.
+	traced := tr != nil || trace.SpanContextFromContext(ctx).IsValid()
 	var berr BatchError
 	s := t.scratch.Get().(*sendScratch)
 	defer t.scratch.Put(s)
@@ -228,15 +231,17 @@ func (t *Transport) PublishBatch(ctx context.Context, events []core.Envelope) er
 		topic := TopicFor(e.EventType)
 		mctx := ctx
 		var cspan trace.Span
-		if tr != nil {
-			mctx, cspan = tr.Start(ctx, spanName(operationTypeCreate, topic), trace.WithSpanKind(trace.SpanKindProducer),
-				trace.WithAttributes(envelopeAttrs(baseAttrs(topic, operationTypeCreate, operationTypeCreate), e)...))
-		}
 		ev := e
-		if e.TraceID == "" && trace.SpanContextFromContext(mctx).IsValid() {
-			c := *e // the caller's slice is not modified
-			fillTraceID(mctx, &c)
-			ev = &c
+		if traced {
+			if tr != nil {
+				mctx, cspan = tr.Start(ctx, spanName(operationTypeCreate, topic), trace.WithSpanKind(trace.SpanKindProducer),
+					trace.WithAttributes(envelopeAttrs(baseAttrs(topic, operationTypeCreate, operationTypeCreate), e)...))
+			}
+			if e.TraceID == "" {
+				c := *e // the caller's slice is not modified
+				fillTraceID(mctx, &c)
+				ev = &c
+			}
 		}
 		payload, err := t.codec.Encode(*ev)
 		if err != nil {
@@ -246,7 +251,9 @@ func (t *Transport) PublishBatch(ctx context.Context, events []core.Envelope) er
 			continue
 		}
 		s.add(ev, payload, ct)
-		t.tel.injectLast(mctx, s)
+		if traced {
+			t.tel.injectLast(mctx, s)
+		}
 		s.topic = append(s.topic, topicIndex(topic))
 		s.part = append(s.part, TenantPartition(e.TenantID, t.partitions(topic)))
 		idx = append(idx, i)
