@@ -85,7 +85,9 @@ func (a *asyncPublisher) signal() {
 	}
 }
 
-func (a *asyncPublisher) publish(ctx context.Context, e *core.Envelope, payload []byte) error {
+// publish buffers one encoded event; traced says ctx carries a span
+// context to inject into its headers.
+func (a *asyncPublisher) publish(ctx context.Context, e *core.Envelope, payload []byte, traced bool) error {
 	a.mu.Lock()
 	for a.inflight >= a.bufSize && !a.closing {
 		space := a.space
@@ -110,6 +112,9 @@ func (a *asyncPublisher) publish(ctx context.Context, e *core.Envelope, payload 
 	}
 	first := len(b.ids) == 0
 	b.s.add(e, payload, a.t.codec.ContentType())
+	if traced {
+		a.t.tel.injectLast(ctx, &b.s)
+	}
 	topic := TopicFor(e.EventType)
 	b.s.topic = append(b.s.topic, topicIndex(topic))
 	b.s.part = append(b.s.part, TenantPartition(e.TenantID, a.t.partitions(topic)))

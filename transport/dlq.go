@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/rustok/rustok-iggy/core"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // RedriveConsumer is the single consumer whose offset on each dlq
@@ -505,9 +506,24 @@ func (d *DLQ) Redrive(ctx context.Context, f DLQFilter) (RedriveResult, error) {
 	return res, nil
 }
 
-func (d *DLQ) redriveOne(ctx context.Context, e *DLQEntry) error {
+// redriveOne publishes one entry back to its source topic. When tracing is
+// on, that is a PRODUCER span "redrive <topic>" whose parent is the trace
+// context stored in the entry (the DLQ send's) and which links to the
+// caller's span; the redriven event carries the redrive span's context.
+func (d *DLQ) redriveOne(ctx context.Context, e *DLQEntry) (err error) {
 	t := d.t
 	m := &e.Message
+	sendCtx := ctx
+	if tr := t.tel.tracer(); tr != nil {
+		caller := trace.SpanContextFromContext(ctx)
+		parent := t.tel.extract(trace.ContextWithSpanContext(ctx, trace.SpanContext{}), m.Headers)
+		topic := e.SourceTopic
+		attrs := messageAttrs(baseAttrs(topic, operationTypeSend, operationNameRedrive), m, e.Partition)
+		opts := append(linkTo(caller), trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
+		var span trace.Span
+		sendCtx, span = tr.Start(parent, operationNameRedrive+" "+topic, opts...)
+		defer func() { endSpan(span, err) }()
+	}
 	codec, err := t.codecFor(m.Headers.Value(HeaderContentType))
 	if err != nil {
 		return err
@@ -530,7 +546,8 @@ func (d *DLQ) redriveOne(ctx context.Context, e *DLQEntry) error {
 	hs = append(hs, core.StringHeader(HeaderRedrivenFrom, strconv.FormatUint(uint64(e.Partition), 10)+"/"+strconv.FormatUint(e.Offset, 10)))
 	stream := t.cfg.Topology.StreamName
 	msg := core.Message{ID: core.MessageIDFromUUID(env.ID), Headers: hs, Payload: payload}
-	if err := t.broker.Send(ctx, stream, topic, core.ByKey(key), []core.Message{msg}); err != nil {
+	t.tel.inject(sendCtx, &msg.Headers)
+	if err := t.broker.Send(sendCtx, stream, topic, core.ByKey(key), []core.Message{msg}); err != nil {
 		return fmt.Errorf("publish to %s: %w", topic, err)
 	}
 	now := time.Now().UTC()

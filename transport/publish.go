@@ -8,11 +8,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/rustok/rustok-iggy/core"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Headers per event: tenant, type, schema, content type, correlation,
-// causation, trace.
-const headersPerEvent = 7
+// causation, trace id, traceparent, tracestate.
+const headersPerEvent = 9
 
 // sendScratch holds reusable buffers for building and sending messages, so
 // the publish path does not allocate per event beyond what the codec does.
@@ -25,6 +26,7 @@ type sendScratch struct {
 	order  []core.Message
 	index  []int // per sorted position: original index
 	counts []int
+	writer scratchWriter // trace context carrier (no allocation per event)
 }
 
 func (s *sendScratch) reset(n int) {
@@ -140,17 +142,36 @@ func (t *Transport) Publish(ctx context.Context, e core.Envelope) error {
 	if err := t.validate(&e); err != nil {
 		return fmt.Errorf("publish %s: %w", e.ID, err)
 	}
-	payload, err := t.codec.Encode(e)
+	topic := TopicFor(e.EventType)
+	var span trace.Span
+	if tr := t.tel.tracer(); tr != nil {
+		ctx, span = tr.Start(ctx, spanName(operationTypeSend, topic), trace.WithSpanKind(trace.SpanKindProducer),
+			trace.WithAttributes(envelopeAttrs(baseAttrs(topic, operationTypeSend, operationNamePublish), &e)...))
+	}
+	err := t.publishOne(ctx, &e, topic)
+	endSpan(span, err)
+	return err
+}
+
+// publishOne is Publish after validation, inside its span (if any).
+func (t *Transport) publishOne(ctx context.Context, e *core.Envelope, topic string) error {
+	traced := trace.SpanContextFromContext(ctx).IsValid()
+	if traced {
+		fillTraceID(ctx, e)
+	}
+	payload, err := t.codec.Encode(*e)
 	if err != nil {
 		return fmt.Errorf("publish %s: encode: %w", e.ID, err)
 	}
 	if t.async != nil {
-		return t.async.publish(ctx, &e, payload)
+		return t.async.publish(ctx, e, payload, traced)
 	}
 	s := t.scratch.Get().(*sendScratch)
 	s.reset(1)
-	key := s.add(&e, payload, t.codec.ContentType())
-	topic := TopicFor(e.EventType)
+	key := s.add(e, payload, t.codec.ContentType())
+	if traced {
+		t.tel.injectLast(ctx, s)
+	}
 	start := time.Now()
 	err = t.broker.Send(ctx, t.cfg.Topology.StreamName, topic, core.ByKey(key), s.msgs)
 	t.hooks.Published(topic, 1, time.Since(start), err)
@@ -182,6 +203,19 @@ func (t *Transport) PublishBatch(ctx context.Context, events []core.Envelope) er
 			return fmt.Errorf("publish batch: flush pending: %w", err)
 		}
 	}
+	tr := t.tel.tracer()
+	var span trace.Span
+	var created []trace.Span // per message: its create span (traced only)
+	if tr != nil {
+		ctx, span = tr.Start(ctx, operationNameSendBatch, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
+			AttrMessagingSystem.String(MessagingSystemIggy),
+			AttrOperationType.String(operationTypeSend), AttrOperationName.String(operationNameSendBatch),
+			AttrBatchMessageCount.Int(len(events))))
+		created = make([]trace.Span, 0, len(events))
+	}
+	// traced: events get a trace context (their create span's, or the
+	// caller's); when false the loop below does no trace work at all.
+	traced := tr != nil || trace.SpanContextFromContext(ctx).IsValid()
 	var berr BatchError
 	s := t.scratch.Get().(*sendScratch)
 	defer t.scratch.Put(s)
@@ -194,25 +228,56 @@ func (t *Transport) PublishBatch(ctx context.Context, events []core.Envelope) er
 			berr.Failed = append(berr.Failed, FailedEvent{i, e.ID, err})
 			continue
 		}
-		payload, err := t.codec.Encode(*e)
+		topic := TopicFor(e.EventType)
+		mctx := ctx
+		var cspan trace.Span
+		ev := e
+		if traced {
+			if tr != nil {
+				mctx, cspan = tr.Start(ctx, spanName(operationTypeCreate, topic), trace.WithSpanKind(trace.SpanKindProducer),
+					trace.WithAttributes(envelopeAttrs(baseAttrs(topic, operationTypeCreate, operationTypeCreate), e)...))
+			}
+			if e.TraceID == "" {
+				c := *e // the caller's slice is not modified
+				fillTraceID(mctx, &c)
+				ev = &c
+			}
+		}
+		payload, err := t.codec.Encode(*ev)
 		if err != nil {
-			berr.Failed = append(berr.Failed, FailedEvent{i, e.ID, fmt.Errorf("encode: %w", err)})
+			err = fmt.Errorf("encode: %w", err)
+			berr.Failed = append(berr.Failed, FailedEvent{i, e.ID, err})
+			endSpan(cspan, err)
 			continue
 		}
-		s.add(e, payload, ct)
-		topic := TopicFor(e.EventType)
+		s.add(ev, payload, ct)
+		if traced {
+			t.tel.injectLast(mctx, s)
+		}
 		s.topic = append(s.topic, topicIndex(topic))
 		s.part = append(s.part, TenantPartition(e.TenantID, t.partitions(topic)))
 		idx = append(idx, i)
+		if cspan != nil {
+			created = append(created, cspan)
+		}
 	}
 	t.sendGrouped(ctx, s, func(i int, err error) {
 		berr.Failed = append(berr.Failed, FailedEvent{idx[i], events[idx[i]].ID, err})
+		if created != nil {
+			endSpan(created[i], err)
+			created[i] = nil
+		}
 	})
 	s.reset(0)
+	for _, c := range created {
+		endSpan(c, nil)
+	}
 	if len(berr.Failed) > 0 {
 		sortFailed(berr.Failed)
+		endSpan(span, &berr)
 		return &berr
 	}
+	endSpan(span, nil)
 	return nil
 }
 

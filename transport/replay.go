@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/rustok/rustok-iggy/core"
+	"go.opentelemetry.io/otel/trace"
 )
 
 type posKind uint8
@@ -174,7 +175,7 @@ func (t *Transport) Replay(ctx context.Context, req ReplayRequest, h Handler) (R
 				}
 				d := Delivery{Message: *m, Topic: topic, Partition: p.ID}
 				d.Envelope, d.DecodeErr = t.decode(m)
-				if err := h(ctx, d); err != nil {
+				if err := t.replayOne(ctx, h, d); err != nil {
 					t.hooks.Replayed(topic, delivered)
 					return res, fmt.Errorf("replay %s/%d@%d: handler: %w", topic, p.ID, m.Offset, err)
 				}
@@ -225,4 +226,22 @@ func replayMatch(m *core.Message, tenants [][]byte, types []string) bool {
 		}
 	}
 	return true
+}
+
+// replayOne calls h for one replayed event. When tracing is on, the call
+// is a CONSUMER span "replay <topic>", child of the caller's context and
+// linked to the trace context the message carries (its producer's).
+func (t *Transport) replayOne(ctx context.Context, h Handler, d Delivery) error {
+	tr := t.tel.tracer()
+	if tr == nil {
+		return h(ctx, d)
+	}
+	m := &d.Message
+	origin := trace.SpanContextFromContext(t.tel.extract(trace.ContextWithSpanContext(ctx, trace.SpanContext{}), m.Headers))
+	attrs := messageAttrs(baseAttrs(d.Topic, operationTypeProcess, operationNameReplay), m, d.Partition)
+	opts := append(linkTo(origin), trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
+	sctx, span := tr.Start(ctx, operationNameReplay+" "+d.Topic, opts...)
+	err := h(sctx, d)
+	endSpan(span, err)
+	return err
 }

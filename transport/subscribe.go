@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rustok/rustok-iggy/core"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ErrHandlerPanic wraps the value of a handler panic, which counts as a
@@ -299,8 +300,12 @@ func (s *Subscription) Stop(ctx context.Context) error {
 	}
 }
 
-func (s *Subscription) report(err error) {
-	s.t.log.LogAttrs(context.Background(), slogWarn, "subscription", strAttr("group", s.group), errAttr(err))
+func (s *Subscription) report(err error) { s.reportCtx(context.Background(), err) }
+
+// reportCtx logs err with ctx (so with its trace ids) and hands it to
+// OnError.
+func (s *Subscription) reportCtx(ctx context.Context, err error) {
+	s.t.log.LogAttrs(ctx, slogWarn, "subscription", strAttr("group", s.group), errAttr(err))
 	if s.opts.OnError != nil {
 		s.opts.OnError(err)
 	}
@@ -382,19 +387,41 @@ func (s *Subscription) processBatch(r *topicRun, w *worker, b *batch) {
 // handle runs the handler for one message with retries, then dead-letters
 // it. It returns false when the event was left unfinished (stopping, or the
 // DLQ could not be written): its offset must not be stored.
+//
+// When tracing is on, each attempt is a CONSUMER span "process <topic>"
+// whose parent is the trace context extracted from the message headers (a
+// new root when there is none); a retry's span links to the attempt before
+// it, and the DLQ send is a child of the same context linked to the last
+// attempt.
 func (s *Subscription) handle(topic string, p uint32, worker int, msg *core.Message, commit func(), processed *atomic.Uint64) bool {
+	tr := s.t.tel.tracer()
+	pctx := s.hctx // parent of the attempts: the producer's context when traced
+	if tr != nil {
+		pctx = s.t.tel.extract(s.hctx, msg.Headers)
+	}
 	env, err := s.t.decode(msg)
 	if err != nil {
 		s.decodeErrors.Add(1)
 		now := time.Now()
-		return s.deadLetter(topic, p, msg, DLQReasonDecode, err, 0, now, now)
+		return s.deadLetter(pctx, trace.SpanContext{}, topic, p, msg, DLQReasonDecode, err, 0, now, now)
 	}
 	var first, last time.Time
+	var prev trace.SpanContext // the previous attempt's span
 	for attempt := 1; ; attempt++ {
 		d := Delivery{Envelope: env, Message: *msg, Topic: topic, Partition: p, Group: s.group, Attempt: attempt, Worker: worker}
+		hctx := s.hctx
+		var span trace.Span
+		if tr != nil {
+			attrs := messageAttrs(baseAttrs(topic, operationTypeProcess, operationNameProcess), msg, p)
+			attrs = append(attrs, AttrConsumerGroup.String(s.group), AttrAttempt.Int(attempt))
+			opts := append(linkTo(prev), trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
+			hctx, span = tr.Start(pctx, spanName(operationTypeProcess, topic), opts...)
+			prev = span.SpanContext()
+		}
 		start := time.Now()
-		err := s.call(d)
+		err := s.call(hctx, d)
 		s.t.hooks.Handled(s.group, topic, p, time.Since(start), err)
+		endSpan(span, err)
 		if err == nil {
 			s.processed.Add(1)
 			processed.Add(1)
@@ -409,7 +436,7 @@ func (s *Subscription) handle(topic string, p uint32, worker int, msg *core.Mess
 			first = last
 		}
 		if attempt >= s.maxAttempts {
-			return s.deadLetter(topic, p, msg, DLQReasonHandler, err, attempt, first, last)
+			return s.deadLetter(pctx, prev, topic, p, msg, DLQReasonHandler, err, attempt, first, last)
 		}
 		if s.draining.Load() {
 			return false
@@ -423,13 +450,13 @@ func (s *Subscription) handle(topic string, p uint32, worker int, msg *core.Mess
 	}
 }
 
-func (s *Subscription) call(d Delivery) (err error) {
+func (s *Subscription) call(ctx context.Context, d Delivery) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v", ErrHandlerPanic, r)
 		}
 	}()
-	return s.handler(s.hctx, d)
+	return s.handler(ctx, d)
 }
 
 // backoff returns the pause before retry n (n = 1 for the first retry):
@@ -452,10 +479,25 @@ func (s *Subscription) backoff(n int) time.Duration {
 // deadLetter writes msg's original bytes and headers, plus the DLQ headers,
 // to the dlq topic on the tenant's partition. It retries a failing send
 // until it succeeds or the subscription stops.
-func (s *Subscription) deadLetter(topic string, p uint32, msg *core.Message, reason string, cause error, attempts int, first, last time.Time) bool {
+//
+// When tracing is on, the send is a PRODUCER span "send dlq", child of
+// pctx's trace context and linked to the last attempt's span (lastTry),
+// and the entry carries that span's context in place of the original
+// traceparent, so a redrive continues the same trace.
+func (s *Subscription) deadLetter(pctx context.Context, lastTry trace.SpanContext, topic string, p uint32, msg *core.Message, reason string, cause error, attempts int, first, last time.Time) bool {
 	dm := s.t.dlqMessage(msg, reason, cause, attempts, topic, p, s.group, first, last)
 	part := s.t.dlqPartitioning(msg, p)
 	ctx := context.WithoutCancel(s.ctx)
+	if tr := s.t.tel.tracer(); tr != nil {
+		ctx = trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(pctx))
+		attrs := messageAttrs(baseAttrs(TopicDLQ, operationTypeSend, operationNameDLQ), msg, p)
+		attrs = append(attrs, AttrConsumerGroup.String(s.group), AttrDLQReason.String(reason), AttrAttempt.Int(attempts))
+		opts := append(linkTo(lastTry), trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
+		var span trace.Span
+		ctx, span = tr.Start(ctx, spanName(operationTypeSend, TopicDLQ), opts...)
+		defer span.End()
+		s.t.tel.inject(ctx, &dm.Headers)
+	}
 	pause := s.t.cfg.Consumer.InitialBackoff
 	for {
 		start := time.Now()
@@ -464,7 +506,7 @@ func (s *Subscription) deadLetter(topic string, p uint32, msg *core.Message, rea
 		if err == nil {
 			break
 		}
-		s.report(fmt.Errorf("group %q: dead-letter %s/%d@%d: %w", s.group, topic, p, msg.Offset, err))
+		s.reportCtx(ctx, fmt.Errorf("group %q: dead-letter %s/%d@%d: %w", s.group, topic, p, msg.Offset, err))
 		if !sleepCtx(s.ctx, pause) {
 			return false
 		}
@@ -472,7 +514,7 @@ func (s *Subscription) deadLetter(topic string, p uint32, msg *core.Message, rea
 	}
 	s.deadLettered.Add(1)
 	s.t.hooks.DeadLettered(s.group, topic, p, reason)
-	s.t.log.LogAttrs(context.Background(), slogWarn, "event dead-lettered",
+	s.t.log.LogAttrs(ctx, slogWarn, "event dead-lettered",
 		strAttr("group", s.group), strAttr("topic", topic), u64Attr("partition", uint64(p)),
 		u64Attr("offset", msg.Offset), strAttr("id", uuidString(core.UUIDFromMessageID(msg.ID))),
 		strAttr("reason", reason), errAttr(cause))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/rustok/rustok-iggy/core"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Errors of this package. Each wraps a core sentinel where one fits.
@@ -32,13 +33,16 @@ var (
 // A Transport is safe for concurrent use. Create it with New, call Start,
 // and end it with Shutdown.
 type Transport struct {
-	cfg      Config
-	broker   core.Broker
-	codec    core.Codec
-	codecs   map[string]core.Codec
-	log      *slog.Logger
-	hooks    Hooks
-	ownsConn bool
+	cfg    Config
+	broker core.Broker
+	codec  core.Codec
+	codecs map[string]core.Codec
+	log    *slog.Logger
+	hooks  Hooks
+	tel    telemetry
+	// meterProvider is WithMeterProvider's (nil: the otel global).
+	meterProvider metric.MeterProvider
+	ownsConn      bool
 	// skipData skips the JSON check of event.data in Publish.
 	skipData bool
 
@@ -131,12 +135,24 @@ func New(cfg Config, broker core.Broker, codec core.Codec, logger *slog.Logger, 
 		broker: broker,
 		codec:  codec,
 		codecs: map[string]core.Codec{},
-		log:    logger.With("component", "transport"),
+		log:    slog.New(NewTraceLogHandler(logger.Handler())).With("component", "transport"),
 		hooks:  NopHooks{},
 		subs:   map[*Subscription]struct{}{},
 	}
 	for _, o := range opts {
 		o(t)
+	}
+	t.tel.init()
+	mh, err := newMeterHooks(t.meterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("transport: metrics: %w", err)
+	}
+	if mh != nil {
+		if _, nop := t.hooks.(NopHooks); nop {
+			t.hooks = mh
+		} else {
+			t.hooks = teeHooks{t.hooks, mh}
+		}
 	}
 	t.codecs[codec.ContentType()] = codec
 	t.scratch.New = func() any { return new(sendScratch) }

@@ -32,6 +32,7 @@ import (
 	"github.com/rustok/rustok-iggy/adapters/codec"
 	"github.com/rustok/rustok-iggy/adapters/config"
 	"github.com/rustok/rustok-iggy/adapters/httpapi"
+	"github.com/rustok/rustok-iggy/adapters/otelenv"
 	"github.com/rustok/rustok-iggy/connector/embedded"
 	"github.com/rustok/rustok-iggy/connector/remote"
 	"github.com/rustok/rustok-iggy/core"
@@ -51,6 +52,7 @@ type options struct {
 	portFallback bool
 	noTCP        bool
 	httpAddr     *string
+	telemetry    *otelenv.Providers
 }
 
 // WithHooks adds instrumentation hooks next to the App's Prometheus
@@ -64,6 +66,11 @@ func WithHooks(h ...transport.Hooks) Option {
 func WithTransportOptions(opts ...transport.Option) Option {
 	return func(o *options) { o.tOpts = append(o.tOpts, opts...) }
 }
+
+// WithTelemetry gives the transport p's tracer and meter providers and
+// propagator (see otelenv.New), and makes Shutdown flush and stop them
+// last, once the transport has drained.
+func WithTelemetry(p *otelenv.Providers) Option { return func(o *options) { o.telemetry = p } }
 
 // WithPortFallback makes Start listen on a free port instead when the
 // configured embedded tcp_port or http_port is taken; Notices says so.
@@ -130,12 +137,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, fmt.Errorf("compose: events.iggy.serialization: %w", err)
 	}
-	a.metrics = httpapi.NewMetrics()
+	if a.metrics, err = httpapi.NewMetrics(); err != nil {
+		return nil, fmt.Errorf("compose: %w", err)
+	}
 	var hooks transport.Hooks = a.metrics
 	if len(a.opts.hooks) > 0 {
 		hooks = append(multiHooks{a.metrics}, a.opts.hooks...)
 	}
-	tOpts := append([]transport.Option{transport.WithCodecs(codec.JSON{}, codec.CBOR{}), transport.WithHooks(hooks)}, a.opts.tOpts...)
+	tOpts := []transport.Option{transport.WithCodecs(codec.JSON{}, codec.CBOR{}), transport.WithHooks(hooks)}
+	if a.opts.telemetry != nil {
+		tOpts = append(tOpts, a.opts.telemetry.TransportOptions()...)
+	}
+	tOpts = append(tOpts, a.opts.tOpts...)
 	a.tr, err = transport.New(TransportConfig(cfg), a.broker, c, logger, tOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("compose: %w", err)
@@ -157,7 +170,8 @@ func (a *App) Transport() *transport.Transport { return a.tr }
 // Shutdown closes it.
 func (a *App) Broker() core.Broker { return a.broker }
 
-// Metrics returns the Prometheus hooks the transport reports to.
+// Metrics returns the hooks the transport reports to: OpenTelemetry
+// instruments served as Prometheus text on /metrics.
 func (a *App) Metrics() *httpapi.Metrics { return a.metrics }
 
 // Handler returns the HTTP API (/health, /metrics, /ping), to mount in an
@@ -344,6 +358,14 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	if err := a.broker.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close connector: %w", err))
+	}
+	if err := a.metrics.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("metrics shutdown: %w", err))
+	}
+	if a.opts.telemetry != nil {
+		if err := a.opts.telemetry.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("compose: shutdown: %w", errors.Join(errs...))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/adapters/config"
+	"github.com/rustok/rustok-iggy/adapters/httpapi"
 	"github.com/rustok/rustok-iggy/core"
 	"github.com/rustok/rustok-iggy/transport"
 )
@@ -192,8 +193,8 @@ func TestEmbeddedRoundTripAndHTTP(t *testing.T) {
 		t.Errorf("/health = %d %s", code, body)
 	}
 	code, body := get("/metrics")
-	if code != 200 || !strings.Contains(body, `rustok_iggy_published_events_total{result="ok",topic="domain"} 5`) ||
-		!strings.Contains(body, `rustok_iggy_consumed_events_total{group="compose-test",topic="domain"} 5`) {
+	if code != 200 || !hasLine(body, httpapi.PromSentMessages+"{", `messaging_destination_name="domain"`, " 5") ||
+		!hasLine(body, httpapi.PromConsumedMessages+"{", `messaging_consumer_group_name="compose-test"`, " 5") {
 		t.Errorf("/metrics = %d\n%s", code, body)
 	}
 }
@@ -267,4 +268,16 @@ func TestShutdownIdempotentAndStartAfter(t *testing.T) {
 	if err := app.Start(t.Context()); !errors.Is(err, core.ErrClosed) {
 		t.Errorf("start after shutdown: %v", err)
 	}
+}
+
+// hasLine reports whether a line of body starts with prefix, contains
+// label and ends with suffix.
+func hasLine(body, prefix, label, suffix string) bool {
+	for line := range strings.Lines(body) {
+		line = strings.TrimSuffix(line, "\n")
+		if strings.HasPrefix(line, prefix) && strings.Contains(line, label) && strings.HasSuffix(line, suffix) {
+			return true
+		}
+	}
+	return false
 }

@@ -17,7 +17,10 @@ import (
 // application, Health is tr.Health (or compose's checker) and the Metrics
 // were given to transport.New with transport.WithHooks.
 func ExampleNew() {
-	metrics := httpapi.NewMetrics()
+	metrics, err := httpapi.NewMetrics()
+	if err != nil {
+		panic(err)
+	}
 	metrics.Published(transport.TopicDomain, 3, time.Millisecond, nil)
 	api := httpapi.New(httpapi.Config{
 		Health: func(context.Context) transport.HealthReport {

@@ -8,7 +8,7 @@
 //	              any further Gatherer given in Config
 //	GET /ping     "pong"
 //
-// Wire it as: m := NewMetrics(); transport.New(..., transport.WithHooks(m));
+// Wire it as: m, err := NewMetrics(); transport.New(..., transport.WithHooks(m));
 // h := New(Config{Health: tr.Health, Metrics: m}); mount h, at a prefix
 // with http.StripPrefix if wanted. The composition root (adapters/compose)
 // does this and serves it on embedded.http_port.

@@ -91,7 +91,7 @@ func TestPingMethodsAndUnknownPaths(t *testing.T) {
 }
 
 func TestMetricsFromHooks(t *testing.T) {
-	m := httpapi.NewMetrics()
+	m := newMetrics(t)
 	var hooks transport.Hooks = m
 	hooks.Published(transport.TopicDomain, 10, 3*time.Millisecond, nil)
 	hooks.Published(transport.TopicDomain, 2, time.Millisecond, errors.New("down"))
@@ -112,33 +112,68 @@ func TestMetricsFromHooks(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("/metrics = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	for _, want := range []string{
-		`rustok_iggy_published_events_total{result="ok",topic="domain"} 10`,
-		`rustok_iggy_published_events_total{result="error",topic="domain"} 2`,
-		`rustok_iggy_published_events_total{result="ok",topic="dlq"} 1`,
-		`rustok_iggy_publish_duration_seconds_count{topic="domain"} 2`,
-		`rustok_iggy_consumed_events_total{group="billing",topic="domain"} 7`,
-		`rustok_iggy_handler_failures_total{group="billing",topic="domain"} 1`,
-		`rustok_iggy_handler_duration_seconds_count{group="billing",topic="domain"} 8`,
-		`rustok_iggy_retries_total{group="billing",topic="domain"} 1`,
-		`rustok_iggy_dead_lettered_events_total{group="billing",reason="handler",topic="domain"} 1`,
-		`rustok_iggy_replayed_events_total{topic="domain"} 4`,
-		`rustok_iggy_consumer_lag_messages{group="billing",partition="3",topic="domain"} 40`,
-		`go_goroutines`,
+	scope := `otel_scope_name="` + transport.InstrumentationName + `"`
+	sys := `messaging_system="iggy"`
+	for _, want := range []struct {
+		name, value string
+		labels      []string
+	}{
+		{httpapi.PromSentMessages, "10", []string{`messaging_destination_name="domain"`, sys, scope}},
+		{httpapi.PromSentMessages, "2", []string{`messaging_destination_name="domain"`, `error_type="error"`}},
+		{httpapi.PromSentMessages, "1", []string{`messaging_destination_name="dlq"`}},
+		{httpapi.PromOperationDuration + "_count", "1", []string{`messaging_destination_name="domain"`, sys}},
+		{httpapi.PromOperationDuration + "_count", "1", []string{`messaging_destination_name="domain"`, `error_type="error"`}},
+		{httpapi.PromConsumedMessages, "8", []string{`messaging_consumer_group_name="billing"`, `messaging_destination_name="domain"`}},
+		{httpapi.PromProcessDuration + "_count", "7", []string{`messaging_consumer_group_name="billing"`}},
+		{httpapi.PromProcessDuration + "_count", "1", []string{`messaging_consumer_group_name="billing"`, `error_type="error"`}},
+		{httpapi.PromRetries, "1", []string{`messaging_consumer_group_name="billing"`}},
+		{httpapi.PromDLQEntries, "1", []string{`messaging_consumer_group_name="billing"`, `rustok_dlq_reason="handler"`}},
+		{httpapi.PromReplayed, "4", []string{`messaging_destination_name="domain"`}},
+		{httpapi.PromConsumerLag, "40", []string{`messaging_consumer_group_name="billing"`, `messaging_destination_partition_id="3"`}},
+		{"go_goroutines", "", nil},
 	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %s", want)
+		if !hasSample(body, want.name, want.value, want.labels...) {
+			t.Errorf("/metrics lacks %s%v %s", want.name, want.labels, want.value)
 		}
 	}
-	if n, err := testutil.GatherAndCount(m.Registry(), "rustok_iggy_consumer_lag_messages"); err != nil || n != 1 {
+	if n, err := testutil.GatherAndCount(m.Registry(), httpapi.PromConsumerLag); err != nil || n != 1 {
 		t.Errorf("lag series = %d, %v", n, err)
 	}
+}
+
+// hasSample reports whether body has a sample line of name carrying every
+// label and, unless value is "", that value.
+func hasSample(body, name, value string, labels ...string) bool {
+	for line := range strings.Lines(body) {
+		line = strings.TrimSuffix(line, "\n")
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		ok := value == "" || strings.HasSuffix(line, " "+value)
+		for _, l := range labels {
+			ok = ok && strings.Contains(line, l)
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func newMetrics(t *testing.T) *httpapi.Metrics {
+	t.Helper()
+	m, err := httpapi.NewMetrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Shutdown(context.Background()) })
+	return m
 }
 
 // The hooks run on hot paths: after the first call for a label set they
 // must not allocate.
 func TestHooksDoNotAllocate(t *testing.T) {
-	m := httpapi.NewMetrics()
+	m := newMetrics(t)
 	m.Handled("g", "domain", 1, time.Millisecond, nil)
 	m.Lag("g", "domain", 1, 5)
 	m.DeadLettered("g", "domain", 1, "handler")
@@ -168,13 +203,16 @@ func TestMetricsFromGatherer(t *testing.T) {
 		t.Errorf("Gatherer alone: %d\n%s", resp.StatusCode, b)
 	}
 
-	m := httpapi.NewMetrics()
+	m := newMetrics(t)
 	m.Replayed(transport.TopicDomain, 2)
 	resp = get(t, httpapi.New(httpapi.Config{Metrics: m, Gatherer: reg}), http.MethodGet, "/metrics")
 	b, _ = io.ReadAll(resp.Body)
-	for _, want := range []string{"app_widgets 7", `rustok_iggy_replayed_events_total{topic="domain"} 2`, "go_goroutines"} {
+	for _, want := range []string{"app_widgets 7", "go_goroutines"} {
 		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
 			t.Errorf("merged: %d, lacks %s", resp.StatusCode, want)
 		}
+	}
+	if !hasSample(string(b), httpapi.PromReplayed, "2", `messaging_destination_name="domain"`) {
+		t.Errorf("merged: lacks %s 2\n%s", httpapi.PromReplayed, b)
 	}
 }

@@ -21,6 +21,13 @@
 // publishing from a start hook. OnStop stops the retries and calls
 // App.Shutdown with the stop context, so draining is bounded by fx's stop
 // timeout.
+//
+// Telemetry: unless WithoutOTelEnv, the transport traces and records
+// metrics as the standard OTEL_* environment says (OTEL_TRACES_EXPORTER,
+// OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME,
+// ...; see package otelenv); nothing is exported when those are unset.
+// App.Shutdown, so OnStop, flushes the exporters. The otel globals are
+// never set.
 package iggyfx
 
 import (
@@ -34,6 +41,7 @@ import (
 
 	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/adapters/config"
+	"github.com/rustok/rustok-iggy/adapters/otelenv"
 	"github.com/rustok/rustok-iggy/core"
 	"github.com/rustok/rustok-iggy/transport"
 )
@@ -54,7 +62,14 @@ type options struct {
 	cfg     *config.Config
 	path    string
 	compose []compose.Option
+	noEnv   bool
 }
+
+// WithoutOTelEnv stops the module from building OpenTelemetry providers
+// from the OTEL_* environment (see otelenv), for an application that hands
+// its own to the transport (WithComposeOptions with
+// compose.WithTransportOptions and transport.WithTracerProvider, ...).
+func WithoutOTelEnv() Option { return func(o *options) { o.noEnv = true } }
 
 // WithConfig uses cfg as the configuration (it is validated by New).
 func WithConfig(cfg config.Config) Option { return func(o *options) { o.cfg = &cfg } }
@@ -105,8 +120,20 @@ type appParams struct {
 }
 
 func newApp(p appParams, o options) (*compose.App, error) {
-	app, err := compose.New(context.Background(), p.Config, p.Logger, o.compose...)
+	copts := o.compose
+	var tel *otelenv.Providers
+	if !o.noEnv {
+		var err error
+		if tel, err = otelenv.New(context.Background(), ModuleName); err != nil {
+			return nil, err
+		}
+		copts = append([]compose.Option{compose.WithTelemetry(tel)}, copts...)
+	}
+	app, err := compose.New(context.Background(), p.Config, p.Logger, copts...)
 	if err != nil {
+		if tel != nil {
+			_ = tel.Shutdown(context.Background())
+		}
 		return nil, err
 	}
 	log := p.Logger

@@ -3,6 +3,8 @@ package iggywm
 import (
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	"log/slog"
 	"time"
 
@@ -87,6 +89,12 @@ type PublisherConfig struct {
 	Partitioner Partitioner `yaml:"-"`
 	// Marshaler converts messages. Default DefaultMarshaler.
 	Marshaler Marshaler `yaml:"-"`
+	// Propagator writes the trace context of each message's Context (when
+	// it carries a valid span context) into the Iggy headers, W3C
+	// traceparent/tracestate with propagation.TraceContext, unless the
+	// metadata already has an entry of that key. Default nil: the otel
+	// global propagator, which propagates nothing until one is set.
+	Propagator propagation.TextMapPropagator `yaml:"-"`
 	// Logger receives the publisher's logs. Nil discards them.
 	Logger *slog.Logger `yaml:"-"`
 }
@@ -108,6 +116,9 @@ func (c PublisherConfig) withDefaults() PublisherConfig {
 	}
 	if c.Marshaler == nil {
 		c.Marshaler = DefaultMarshaler{}
+	}
+	if c.Propagator == nil {
+		c.Propagator = otel.GetTextMapPropagator()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -157,6 +168,12 @@ type SubscriberConfig struct {
 	RetryDelay time.Duration `yaml:"retry_delay"`
 	// Unmarshaler converts messages. Default DefaultMarshaler.
 	Unmarshaler Marshaler `yaml:"-"`
+	// Propagator extracts the trace context from each delivered message's
+	// metadata (traceparent and tracestate travel as metadata entries)
+	// into the message's Context, so a handler's spans continue the
+	// producer's trace. A missing or malformed traceparent leaves the
+	// Context without one. Default nil: the otel global propagator.
+	Propagator propagation.TextMapPropagator `yaml:"-"`
 	// Logger receives the subscriber's logs. Nil discards them.
 	Logger *slog.Logger `yaml:"-"`
 }
@@ -196,6 +213,9 @@ func (c SubscriberConfig) withDefaults() SubscriberConfig {
 	}
 	if c.Unmarshaler == nil {
 		c.Unmarshaler = DefaultMarshaler{}
+	}
+	if c.Propagator == nil {
+		c.Propagator = otel.GetTextMapPropagator()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -3,6 +3,7 @@ package iggywm
 import (
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"sync"
 
@@ -75,6 +76,9 @@ func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
 		if err != nil {
 			return fmt.Errorf("iggywm: publish to %q: marshal message %q: %w", topic, msg.UUID, err)
 		}
+		if trace.SpanContextFromContext(msg.Context()).IsValid() {
+			p.cfg.Propagator.Inject(msg.Context(), missingHeaders{&m.Headers})
+		}
 		part, err := p.cfg.Partitioner(topic, msg)
 		if err != nil {
 			return fmt.Errorf("iggywm: publish to %q: partition message %q: %w", topic, msg.UUID, err)
@@ -126,4 +130,26 @@ func (p *Publisher) Close() error {
 	p.mu.Unlock()
 	p.pending.Wait()
 	return nil
+}
+
+// missingHeaders is a propagation carrier that adds a string header for
+// each key the headers do not have yet (metadata set by the caller wins)
+// and whose value fits Iggy's 255-byte limit.
+type missingHeaders struct{ hs *core.Headers }
+
+func (c missingHeaders) Get(key string) string { return c.hs.Value(key) }
+
+func (c missingHeaders) Set(key, value string) {
+	if _, ok := c.hs.Get(key); ok || !fitsHeader(key, value) {
+		return
+	}
+	*c.hs = append(*c.hs, core.StringHeader(key, value))
+}
+
+func (c missingHeaders) Keys() []string {
+	out := make([]string, 0, len(*c.hs))
+	for _, h := range *c.hs {
+		out = append(out, h.Key)
+	}
+	return out
 }

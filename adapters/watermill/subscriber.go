@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/propagation"
 	"log/slog"
 	"slices"
 	"sync"
@@ -349,6 +350,7 @@ func (r *subscription) commit(ctx context.Context, partition uint32, offset uint
 // It returns false when ctx ends first.
 func (r *subscription) deliver(ctx context.Context, tmpl *message.Message, d Delivery) bool {
 	base := context.WithValue(ctx, deliveryKey{}, d)
+	base = r.s.cfg.Propagator.Extract(base, propagation.MapCarrier(tmpl.Metadata))
 	for {
 		msg := tmpl.Copy()
 		mctx, cancel := context.WithCancel(base)

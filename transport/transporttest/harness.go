@@ -75,6 +75,8 @@ func Run(t *testing.T, h Harness) {
 		{"RustGolden", RustGoldenScenario},
 		{"Health", Health},
 		{"Shutdown", Shutdown},
+		{"Tracing", Tracing},
+		{"TracingBatch", TracingBatch},
 	} {
 		t.Run(s.name, func(t *testing.T) { s.fn(t, h) })
 	}
@@ -130,10 +132,11 @@ func newEnv(t *testing.T, h Harness, mutate func(*transport.Config)) *env {
 	return startEnv(t, h, b, cfg)
 }
 
-func startEnv(t *testing.T, h Harness, b core.Broker, cfg transport.Config) *env {
+func startEnv(t *testing.T, h Harness, b core.Broker, cfg transport.Config, opts ...transport.Option) *env {
 	t.Helper()
 	hooks := NewHooks()
-	tr, err := transport.New(cfg, b, h.codec(), nil, transport.WithHooks(hooks), transport.WithCodecs(h.Extra...))
+	opts = append([]transport.Option{transport.WithHooks(hooks), transport.WithCodecs(h.Extra...)}, opts...)
+	tr, err := transport.New(cfg, b, h.codec(), nil, opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/adapters/config"
+	"github.com/rustok/rustok-iggy/adapters/otelenv"
 	"github.com/rustok/rustok-iggy/core"
 )
 
@@ -72,6 +73,8 @@ func signalContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 
 // openApp builds and starts the App for a command. Short-lived commands
 // pass compose.WithoutTCPListener: they need no listener of their own.
+// The transport traces and records metrics as the OTEL_* environment says
+// (see otelenv); the App's Shutdown flushes the exporters.
 // Start errors get a hint for the common causes.
 func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...compose.Option) (*compose.App, error) {
 	if cfg.Events.Iggy.Mode == config.ModeRemote {
@@ -79,8 +82,13 @@ func openApp(ctx context.Context, cfg config.Config, logger *slog.Logger, opts .
 		// global logger; keep it off the command's output.
 		log.SetOutput(io.Discard)
 	}
-	app, err := compose.New(ctx, cfg, logger, opts...)
+	tel, err := otelenv.New(ctx, "rustok-iggy")
 	if err != nil {
+		return nil, err
+	}
+	app, err := compose.New(ctx, cfg, logger, append([]compose.Option{compose.WithTelemetry(tel)}, opts...)...)
+	if err != nil {
+		_ = tel.Shutdown(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	if err := app.Start(ctx); err != nil {
