@@ -383,3 +383,23 @@ func clientDetailsJSON(c broker.ClientInfo) ClientDetailsJSON {
 
 // u64Max is Iggy's "unlimited" / "never expire".
 const u64Max = math.MaxUint64
+
+// UnmarshalJSON accepts a byte count or a size string, as Iggy's
+// IggyByteSize does.
+func (b *byteSize) UnmarshalJSON(p []byte) error {
+	var n uint64
+	if err := json.Unmarshal(p, &n); err == nil {
+		*b = byteSize(n)
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(p, &s); err != nil {
+		return fmt.Errorf("byte size: %w", err)
+	}
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(n)
+	return nil
+}
