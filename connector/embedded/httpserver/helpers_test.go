@@ -240,3 +240,18 @@ func (e *env) sendN(tok, stream, topic string, partition uint32, n int) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func (e *env) doOrigin(method, path, origin string) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, nil)
+	req.Header.Set("Origin", origin)
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{status: res.StatusCode, body: b, header: res.Header}
+}
+
+func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
