@@ -301,7 +301,8 @@ func appendHeadersJSON(dst, block []byte) []byte {
 }
 
 // parseHeaderBlock splits a raw block into entries; false when it is not
-// well formed.
+// well formed (lengths 1..255, fixed-size kinds of their size), so what
+// it returns always encodes back to the same block.
 func parseHeaderBlock(b []byte) ([]headerEntryJSON, bool) {
 	var out []headerEntryJSON
 	field := func() (headerFieldJSON, bool) {
@@ -309,7 +310,10 @@ func parseHeaderBlock(b []byte) ([]headerEntryJSON, bool) {
 			return headerFieldJSON{}, false
 		}
 		kind, n := b[0], binary.LittleEndian.Uint32(b[1:5])
-		if kind == 0 || int(kind) >= len(headerKindNames) || uint64(n) > uint64(len(b)-5) {
+		if kind == 0 || int(kind) >= len(headerKindNames) || uint64(n) > uint64(len(b)-5) || n == 0 || n > iggyproto.MaxHeaderLen {
+			return headerFieldJSON{}, false
+		}
+		if size := headerKinds[headerKindNames[kind]].size; size != 0 && int(n) != size {
 			return headerFieldJSON{}, false
 		}
 		f := headerFieldJSON{Kind: headerKindNames[kind], Value: base64.StdEncoding.EncodeToString(b[5 : 5+n])}
