@@ -299,7 +299,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 	)
 	if o.HTTPAddr != "" {
 		probe = newBrokerProbe(b, o.DataDir, tcpURL)
-		if web, err = startHTTP(o.HTTPAddr, probe, logger); err != nil {
+		if web, err = startHTTP(o.HTTPAddr, probe, tlsCfg, srv.Addr(), logger); err != nil {
 			probe.close()
 			_ = srv.Close()
 			_ = b.Close()
@@ -316,7 +316,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 	}()
 	fmt.Fprintf(out, "rustok-iggy: Iggy server listening on %s (data dir %s)\n", tcpURL, o.DataDir)
 	if web != nil {
-		fmt.Fprintf(out, "rustok-iggy: HTTP API listening on http://%s (/health, /metrics, /ping)\n", web.addr)
+		fmt.Fprintf(out, "rustok-iggy: HTTP API listening on %s://%s (Iggy HTTP API; /health, /metrics, /ping)\n", web.scheme, web.addr)
 	}
 
 	var serveErr error
@@ -353,20 +353,30 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 // webServer is serve's HTTP endpoint: httpapi's handler over the broker
 // probe, served on its own goroutine until shutdown.
 type webServer struct {
-	srv  *http.Server
-	addr string        // bound address
-	done chan struct{} // closed when Serve returned
+	srv    *http.Server
+	addr   string        // bound address
+	scheme string        // http, or https with --tls-cert
+	done   chan struct{} // closed when Serve returned
 }
 
 // startHTTP binds addr and serves /health, /metrics and /ping for the
 // probe's broker on a goroutine that shutdown stops and waits for.
-func startHTTP(addr string, p *brokerProbe, logger *slog.Logger) (*webServer, error) {
+func startHTTP(addr string, p *brokerProbe, tlsCfg *tls.Config, tcpAddr *net.TCPAddr, logger *slog.Logger) (*webServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--http-addr: %w", err)
 	}
-	h := httpapi.New(httpapi.Config{Health: p.Health, Gatherer: serveRegistry(p), Logger: logger})
+	rustok := httpapi.New(httpapi.Config{Health: p.Health, Gatherer: serveRegistry(p), Logger: logger})
+	h, scheme, err := iggyHTTP(p, rustok, tlsCfg, tcpAddr, ln.Addr(), logger)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
 	w := &webServer{
+		scheme: scheme,
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: compose.HTTPReadHeaderTimeout,
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)},
 		addr: ln.Addr().String(),
