@@ -230,16 +230,9 @@ type validator interface{ validate() error }
 
 // decodeJSON decodes b into dst, then runs dst's validate when it has one.
 func decodeJSON(b []byte, dst any) error {
-	if !json.Valid(b) {
-		var v any
-		err := json.Unmarshal(b, &v)
-		if err == nil {
-			err = errors.New("invalid JSON")
-		}
-		return &jsonError{syntax: true, err: err}
-	}
 	if err := json.Unmarshal(b, dst); err != nil {
-		return &jsonError{err: err}
+		var se *json.SyntaxError
+		return &jsonError{syntax: errors.As(err, &se), err: err}
 	}
 	if v, ok := dst.(validator); ok {
 		if err := v.validate(); err != nil {

@@ -109,14 +109,14 @@ func decodeSend(b []byte, originTimestamp uint64) (sendRequest, error) {
 	for i, m := range *body.Messages {
 		id, err := parseMessageID(m.ID)
 		if err != nil {
-			return shape(fmt.Errorf("messages[%d]: Invalid message ID: %w", i, err))
+			return shape(fmt.Errorf("messages[%d]: invalid message ID: %w", i, err))
 		}
 		payload, err := base64.StdEncoding.DecodeString(*m.Payload)
 		if err != nil {
-			return shape(fmt.Errorf("messages[%d]: Invalid base64 payload", i))
+			return shape(fmt.Errorf("messages[%d]: invalid base64 payload", i))
 		}
 		if len(payload) == 0 {
-			return shape(fmt.Errorf("messages[%d]: Failed to create message: empty payload", i))
+			return shape(fmt.Errorf("messages[%d]: failed to create message: empty payload", i))
 		}
 		headers, err := decodeHeadersJSON(m.UserHeaders)
 		if err != nil {
@@ -154,11 +154,11 @@ func parseMessageID(raw json.RawMessage) ([16]byte, error) {
 		}
 		h := strings.ReplaceAll(s, "-", "")
 		if len(h) != 32 {
-			return id, fmt.Errorf("Invalid ID string: '%s' - must be a decimal number or UUID hex format", s)
+			return id, fmt.Errorf("invalid ID string: '%s' - must be a decimal number or UUID hex format", s)
 		}
 		be, err := hex.DecodeString(h)
 		if err != nil {
-			return id, fmt.Errorf("Invalid ID string: '%s' - must be a decimal number or UUID hex format", s)
+			return id, fmt.Errorf("invalid ID string: '%s' - must be a decimal number or UUID hex format", s)
 		}
 		n.SetBytes(be)
 	default:
@@ -243,13 +243,13 @@ func decodeHeadersJSON(raw json.RawMessage) ([]byte, error) {
 		}
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
-			return nil, fmt.Errorf("Invalid base64 headers: %w", err)
+			return nil, fmt.Errorf("invalid base64 headers: %w", err)
 		}
 		return b, nil
 	}
 	var entries []headerEntryJSON
 	if err := json.Unmarshal(raw, &entries); err != nil {
-		return nil, fmt.Errorf("Invalid headers format: %w", err)
+		return nil, fmt.Errorf("invalid headers format: %w", err)
 	}
 	var out []byte
 	for i, e := range entries {

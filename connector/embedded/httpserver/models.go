@@ -56,7 +56,7 @@ func compressionCode(s string) (uint8, error) {
 	case "gzip", "Gzip", "GZIP":
 		return broker.CompressionGzip, nil
 	}
-	return 0, fmt.Errorf("Unknown compression type: %s", s)
+	return 0, fmt.Errorf("unknown compression type: %s", s)
 }
 
 // StreamJSON is Iggy's Stream (GET /streams).

@@ -182,7 +182,7 @@ func parseMaxTopicSize(raw json.RawMessage) (uint64, error) {
 	}
 	v, err := parseSize(s)
 	if err != nil {
-		return 0, fmt.Errorf("Invalid MaxTopicSize: %w", err)
+		return 0, fmt.Errorf("invalid MaxTopicSize: %w", err)
 	}
 	return v, nil
 }
