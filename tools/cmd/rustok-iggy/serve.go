@@ -90,8 +90,10 @@ so the official Iggy SDKs and CLI can connect. Prints one line naming the
 bound address once it accepts connections. SIGINT or SIGTERM shut it down
 gracefully: stop accepting, finish requests in flight, flush, close.
 
---http-addr also serves, next to the Iggy TCP listener, an HTTP endpoint
-about this broker (a second line names its address once it listens):
+--http-addr also serves, next to the Iggy TCP listener, Iggy 0.8.0's HTTP
+API over the same broker (POST /users/login for a bearer token, then
+/streams, /users, ... as Iggy; docs/http-api.md; HTTPS with --tls-cert) and
+rustok's endpoints (a second line names its address once it listens):
   GET /health   JSON report: in-process ping and the broker's contents,
                 the TCP listener, free disk space of the data dir; 200
                 when healthy or degraded (disk low), 503 when unhealthy
