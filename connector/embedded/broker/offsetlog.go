@@ -235,3 +235,18 @@ func syncDir(dir string) error {
 	}
 	return err
 }
+
+// min returns the lowest stored offset of any consumer or group, and
+// false when none is stored.
+func (l *offsetLog) min() (uint64, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var m uint64
+	found := false
+	for _, v := range l.live {
+		if !found || v < m {
+			m, found = v, true
+		}
+	}
+	return m, found
+}

@@ -56,13 +56,17 @@ type env struct {
 	srv   *httptest.Server
 	clock *clock
 	cfg   Config
+	// segmentSize is the broker's segment size; 0 is its default.
+	segmentSize int64
 }
 
 func newEnv(t testing.TB) *env { return newEnvCfg(t, Config{}) }
 
-func newEnvCfg(t testing.TB, cfg Config) *env {
+func newEnvCfg(t testing.TB, cfg Config) *env { return newEnvSeg(t, cfg, 0) }
+
+func newEnvSeg(t testing.TB, cfg Config, segmentSize int64) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), clock: &clock{t: time.Unix(1_800_000_000, 0)}, cfg: cfg}
+	e := &env{t: t, dir: t.TempDir(), clock: &clock{t: time.Unix(1_800_000_000, 0)}, cfg: cfg, segmentSize: segmentSize}
 	e.start()
 	t.Cleanup(e.stop)
 	return e
@@ -71,7 +75,7 @@ func newEnvCfg(t testing.TB, cfg Config) *env {
 func (e *env) start() {
 	t := e.t
 	t.Helper()
-	b, err := broker.Open(broker.Config{DataDir: e.dir, LoginThrottleBase: -1})
+	b, err := broker.Open(broker.Config{DataDir: e.dir, LoginThrottleBase: -1, SegmentSize: e.segmentSize})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/rustok/rustok-iggy/connector/embedded/broker"
 )
@@ -70,6 +71,9 @@ func (h *Handler) routes() {
 	// Messages.
 	m.HandleFunc("GET "+t+"/{topic_id}/messages", a(h.pollMessages))
 	m.HandleFunc("POST "+t+"/{topic_id}/messages", a(h.sendMessages))
+	m.HandleFunc("GET "+t+"/{topic_id}/messages/flush/{partition_id}/{fsync}", a(h.flush))
+	// Segments.
+	m.HandleFunc("DELETE "+t+"/{topic_id}/partitions/{partition_id}", a(h.deleteSegments))
 }
 
 func (h *Handler) sendMessages(w http.ResponseWriter, r *http.Request, s *broker.Session) {
@@ -180,4 +184,54 @@ func (h *Handler) pollMessages(w http.ResponseWriter, r *http.Request, s *broker
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
+}
+
+// deleteSegments serves DELETE /streams/{s}/topics/{t}/partitions/{p}
+// ?segments_count=N (204).
+func (h *Handler) deleteSegments(w http.ResponseWriter, r *http.Request, s *broker.Session) {
+	ids, ok := pathIDs(w, r, "stream_id", "topic_id")
+	if !ok {
+		return
+	}
+	pid, err := strconv.ParseUint(r.PathValue("partition_id"), 10, 32)
+	if err != nil {
+		writeText(w, http.StatusBadRequest, "Invalid URL: Cannot parse `partition_id` to a `u32`")
+		return
+	}
+	n, present, err := queryU32(r, "segments_count")
+	if err == nil && !present {
+		err = missing("segments_count")
+	}
+	if err != nil {
+		queryError(w, err)
+		return
+	}
+	if _, _, err := h.b.DeleteSegments(s, ids[0], ids[1], uint32(pid), n); err != nil {
+		writeError(w, err)
+		return
+	}
+	noContent(w)
+}
+
+// flush serves GET .../messages/flush/{partition_id}/{fsync} (200).
+func (h *Handler) flush(w http.ResponseWriter, r *http.Request, s *broker.Session) {
+	ids, ok := pathIDs(w, r, "stream_id", "topic_id")
+	if !ok {
+		return
+	}
+	pid, err := strconv.ParseUint(r.PathValue("partition_id"), 10, 32)
+	if err != nil {
+		writeText(w, http.StatusBadRequest, "Invalid URL: Cannot parse `partition_id` to a `u32`")
+		return
+	}
+	fsync, err := strconv.ParseBool(r.PathValue("fsync"))
+	if err != nil {
+		writeText(w, http.StatusBadRequest, "Invalid URL: Cannot parse `fsync` to a `bool`")
+		return
+	}
+	if err := h.b.FlushPartition(s, ids[0], ids[1], uint32(pid), fsync); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
 }

@@ -60,3 +60,51 @@ func (p *Partition) EnforceRetention() (deletedSegments int, err error) {
 	}
 	return k, nil
 }
+
+// DeleteOldestSegments drops up to n of the oldest closed segments, as
+// Iggy's DeleteSegments: the active segment is never dropped, and a closed
+// segment holding an offset above barrier (a consumer has not read past
+// it) is skipped when hasBarrier is set. It returns how many segments and
+// messages it dropped. Readers in flight keep their files until they
+// finish. After Close, core.ErrClosed.
+func (p *Partition) DeleteOldestSegments(n int, barrier uint64, hasBarrier bool) (segments int, messages uint64, err error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return 0, 0, fmt.Errorf("logstore: delete segments: %w", core.ErrClosed)
+	}
+	// Only a prefix goes, as with retention: offsets grow along the list,
+	// so once one segment is blocked by the barrier every later one is.
+	k := 0
+	for k < n && k < len(p.segs)-1 {
+		s := p.segs[k]
+		if hasBarrier && s.next > 0 && s.next-1 > barrier {
+			break
+		}
+		p.size -= uint64(s.size)
+		messages += s.next - s.base
+		k++
+	}
+	drop := make([]*segment, k)
+	copy(drop, p.segs[:k])
+	p.segs = append(p.segs[:0], p.segs[k:]...)
+	p.mu.Unlock()
+	if len(drop) == 0 {
+		return 0, 0, nil
+	}
+	var errs []error
+	for _, s := range drop {
+		if err := os.Remove(s.logPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		if err := os.Remove(s.idxPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		s.release()
+	}
+	p.dirDirty.Store(true)
+	if err := errors.Join(errs...); err != nil {
+		return len(drop), messages, fmt.Errorf("logstore: delete segments: %w", err)
+	}
+	return len(drop), messages, nil
+}
