@@ -315,7 +315,9 @@ func (a *App) serveHTTP() error {
 		if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
 			cluster.HTTPPort = uint16(tcp.Port)
 		}
-		ih, err := eb.HTTPHandler(httpserver.Config{Rustok: a.handler, CORS: httpserver.DefaultCORS(), Cluster: cluster, Logger: a.base})
+		hc := HTTPServerConfig(a.cfg)
+		hc.Rustok, hc.Cluster, hc.Logger = a.handler, cluster, a.base
+		ih, err := eb.HTTPHandler(hc)
 		if err != nil {
 			_ = ln.Close()
 			return fmt.Errorf("compose: iggy http api: %w", err)

@@ -287,3 +287,22 @@ func TestShutdownIdempotentAndStartAfter(t *testing.T) {
 		t.Errorf("start after shutdown: %v", err)
 	}
 }
+
+// The YAML's embedded.http.cors reaches the Iggy HTTP API.
+func TestEmbeddedHTTPCORSFromConfig(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Events.Iggy.Embedded.HTTP.CORS.AllowedOrigins = []string{"http://ui.example"}
+	app := startApp(t, cfg, compose.WithHTTPAddr("127.0.0.1:0"))
+	for origin, want := range map[string]string{"http://ui.example": "http://ui.example", "http://evil.example": ""} {
+		req, _ := http.NewRequest("GET", "http://"+app.HTTPAddr()+"/ping", nil)
+		req.Header.Set("Origin", origin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != want {
+			t.Errorf("origin %s: Access-Control-Allow-Origin %q, want %q", origin, got, want)
+		}
+	}
+}
