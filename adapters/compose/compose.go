@@ -34,6 +34,7 @@ import (
 	"github.com/rustok/rustok-iggy/adapters/httpapi"
 	"github.com/rustok/rustok-iggy/adapters/otelenv"
 	"github.com/rustok/rustok-iggy/connector/embedded"
+	"github.com/rustok/rustok-iggy/connector/embedded/httpserver"
 	"github.com/rustok/rustok-iggy/connector/remote"
 	"github.com/rustok/rustok-iggy/core"
 	"github.com/rustok/rustok-iggy/transport"
@@ -320,7 +321,24 @@ func (a *App) serveHTTP() error {
 		}
 		return fmt.Errorf("compose: http listener on %s (embedded.http_port; 0 turns it off): %w: %w", addr, kind, err)
 	}
-	a.srv = &http.Server{Handler: a.handler, ReadHeaderTimeout: HTTPReadHeaderTimeout,
+	var h http.Handler = a.handler
+	if eb, ok := a.conn.(*embedded.Broker); ok {
+		// Embedded mode: Iggy's HTTP API on the same listener, with
+		// rustok's /health and /metrics beside it.
+		cluster := httpserver.ClusterInfo{}
+		if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
+			cluster.HTTPPort = uint16(tcp.Port)
+		}
+		hc := HTTPServerConfig(a.cfg)
+		hc.Rustok, hc.Cluster, hc.Logger = a.handler, cluster, a.base
+		ih, err := eb.HTTPHandler(hc)
+		if err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("compose: iggy http api: %w", err)
+		}
+		h = ih
+	}
+	a.srv = &http.Server{Handler: h, ReadHeaderTimeout: HTTPReadHeaderTimeout,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	a.httpAddr = ln.Addr().String()
 	a.srvDone = make(chan struct{})

@@ -2,6 +2,7 @@ package compose_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -134,7 +135,8 @@ func TestBeforeStart(t *testing.T) {
 }
 
 func TestEmbeddedRoundTripAndHTTP(t *testing.T) {
-	app := startApp(t, testConfig(t), compose.WithHTTPAddr("127.0.0.1:0"))
+	cfg := testConfig(t)
+	app := startApp(t, cfg, compose.WithHTTPAddr("127.0.0.1:0"))
 	ctx := t.Context()
 	if app.TCPAddr() == "" || strings.HasSuffix(app.TCPAddr(), ":0") {
 		t.Fatalf("TCPAddr = %q", app.TCPAddr())
@@ -196,6 +198,33 @@ func TestEmbeddedRoundTripAndHTTP(t *testing.T) {
 	if code != 200 || !hasLine(body, httpapi.PromSentMessages+"{", `messaging_destination_name="domain"`, " 5") ||
 		!hasLine(body, httpapi.PromConsumedMessages+"{", `messaging_consumer_group_name="compose-test"`, " 5") {
 		t.Errorf("/metrics = %d\n%s", code, body)
+	}
+	// Iggy's HTTP API on the same listener sees the events published in
+	// process.
+	resp, err := http.Post(base+"/users/login", "application/json", strings.NewReader(`{"username":"iggy","password":"iggy"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id struct {
+		AccessToken struct {
+			Token string `json:"token"`
+		} `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&id)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("login %d %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequest("GET", base+"/streams/"+cfg.Events.Iggy.Topology.StreamName+"/topics/domain", nil)
+	req.Header.Set("Authorization", "Bearer "+id.AccessToken.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"messages_count":5`) {
+		t.Errorf("GET topic over Iggy HTTP = %d %s", resp.StatusCode, b)
 	}
 }
 
@@ -280,4 +309,23 @@ func hasLine(body, prefix, label, suffix string) bool {
 		}
 	}
 	return false
+}
+
+// The YAML's embedded.http.cors reaches the Iggy HTTP API.
+func TestEmbeddedHTTPCORSFromConfig(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Events.Iggy.Embedded.HTTP.CORS.AllowedOrigins = []string{"http://ui.example"}
+	app := startApp(t, cfg, compose.WithHTTPAddr("127.0.0.1:0"))
+	for origin, want := range map[string]string{"http://ui.example": "http://ui.example", "http://evil.example": ""} {
+		req, _ := http.NewRequest("GET", "http://"+app.HTTPAddr()+"/ping", nil)
+		req.Header.Set("Origin", origin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != want {
+			t.Errorf("origin %s: Access-Control-Allow-Origin %q, want %q", origin, got, want)
+		}
+	}
 }

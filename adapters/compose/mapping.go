@@ -7,6 +7,7 @@ import (
 
 	"github.com/rustok/rustok-iggy/adapters/config"
 	"github.com/rustok/rustok-iggy/connector/embedded"
+	"github.com/rustok/rustok-iggy/connector/embedded/httpserver"
 	"github.com/rustok/rustok-iggy/connector/remote"
 	"github.com/rustok/rustok-iggy/transport"
 )
@@ -125,4 +126,23 @@ func HTTPAddr(c config.Config) string {
 		return ""
 	}
 	return net.JoinHostPort(e.BindAddress, strconv.Itoa(e.HTTPPort))
+}
+
+// HTTPServerConfig maps events.iggy.embedded.http onto the Iggy HTTP API's
+// configuration (token lifetime, CORS). The caller adds the rest (the
+// rustok handler, the cluster addresses).
+func HTTPServerConfig(c config.Config) httpserver.Config {
+	h := c.Events.Iggy.Embedded.HTTP
+	return httpserver.Config{
+		AccessTokenExpiry: h.AccessTokenExpiry,
+		CORS: httpserver.CORSConfig{
+			Enabled:             h.CORS.Enabled,
+			AllowedOrigins:      h.CORS.AllowedOrigins,
+			AllowedMethods:      h.CORS.AllowedMethods,
+			AllowedHeaders:      h.CORS.AllowedHeaders,
+			ExposedHeaders:      h.CORS.ExposedHeaders,
+			AllowCredentials:    h.CORS.AllowCredentials,
+			AllowPrivateNetwork: h.CORS.AllowPrivateNetwork,
+		},
+	}
 }

@@ -165,6 +165,36 @@ type Topology struct {
 	ReplicationFactor int `yaml:"replication_factor"`
 }
 
+// EmbeddedHTTP is the events.iggy.embedded.http: section.
+type EmbeddedHTTP struct {
+	// AccessTokenExpiry is the lifetime of the access tokens issued at
+	// login, as Iggy's http.jwt.access_token_expiry. Default 1h.
+	AccessTokenExpiry time.Duration `yaml:"access_token_expiry"`
+	// CORS is Iggy's [http.cors]. Default: enabled, any origin.
+	CORS HTTPCORS `yaml:"cors"`
+}
+
+// HTTPCORS mirrors Iggy's [http.cors] keys.
+type HTTPCORS struct {
+	// Enabled turns CORS answers on. Default true.
+	Enabled bool `yaml:"enabled"`
+	// AllowedOrigins lists the allowed origins; "*" allows any. Default
+	// ["*"].
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// AllowedMethods default ["GET", "POST", "PUT", "DELETE"].
+	AllowedMethods []string `yaml:"allowed_methods"`
+	// AllowedHeaders default ["content-type", "authorization"].
+	AllowedHeaders []string `yaml:"allowed_headers"`
+	// ExposedHeaders default none.
+	ExposedHeaders []string `yaml:"exposed_headers"`
+	// AllowCredentials answers Access-Control-Allow-Credentials; not with
+	// origin "*". Default false.
+	AllowCredentials bool `yaml:"allow_credentials"`
+	// AllowPrivateNetwork answers Private Network Access preflights.
+	// Default false.
+	AllowPrivateNetwork bool `yaml:"allow_private_network"`
+}
+
 // Embedded is the events.iggy.embedded: section.
 type Embedded struct {
 	// DataDir is where the broker stores its log, relative to the working
@@ -176,6 +206,9 @@ type Embedded struct {
 	// HTTPPort is the port reserved for Iggy's HTTP API, 0 to 65535; 0
 	// disables it. Default 3000.
 	HTTPPort int `yaml:"http_port"`
+	// HTTP configures Iggy's HTTP API served on HTTPPort, with Iggy's
+	// [http.jwt] and [http.cors] settings.
+	HTTP EmbeddedHTTP `yaml:"http"`
 	// BindAddress is the IP address or host name the listeners bind to.
 	// Default "127.0.0.1" (loopback only). rustok-iggy extension.
 	BindAddress string `yaml:"bind_address"`
@@ -356,9 +389,15 @@ func Default() Config {
 				ReplicationFactor: 1,
 			},
 			Embedded: Embedded{
-				DataDir:     "./data/iggy",
-				TCPPort:     8090,
-				HTTPPort:    3000,
+				DataDir:  "./data/iggy",
+				TCPPort:  8090,
+				HTTPPort: 3000,
+				HTTP: EmbeddedHTTP{AccessTokenExpiry: time.Hour, CORS: HTTPCORS{
+					Enabled:        true,
+					AllowedOrigins: []string{"*"},
+					AllowedMethods: []string{"GET", "POST", "PUT", "DELETE"},
+					AllowedHeaders: []string{"content-type", "authorization"},
+				}},
 				BindAddress: "127.0.0.1",
 				Fsync:       FsyncInterval,
 			},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -67,6 +68,10 @@ func (c Config) Validate() error {
 	}
 	v.between(p+".embedded.tcp_port", e.TCPPort, 0, 65535)
 	v.between(p+".embedded.http_port", e.HTTPPort, 0, 65535)
+	v.nonNegative(p+".embedded.http.access_token_expiry", e.HTTP.AccessTokenExpiry)
+	if c := e.HTTP.CORS; c.Enabled && c.AllowCredentials && slices.Contains(c.AllowedOrigins, "*") {
+		v.add(p+".embedded.http.cors.allow_credentials", "cannot be used with allowed_origins \"*\"")
+	}
 	if embedded && e.TCPPort != 0 && e.TCPPort == e.HTTPPort {
 		v.add(p+".embedded.http_port", "is the same as tcp_port (%d)", e.TCPPort)
 	}

@@ -18,6 +18,9 @@ type iggyTarget struct {
 	durability string
 	// cpuNote says whose CPU the row's CPU figure counts.
 	cpuNote string
+	// noGroups skips the consumer-group scenario (Iggy's HTTP API has no
+	// group join).
+	noGroups bool
 	// connect opens a session: a new logged-in TCP connection for the SDK,
 	// the shared connector in-process. Each producer and consumer of a
 	// scenario has its own session, as in Iggy's bench tool.

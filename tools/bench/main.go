@@ -7,6 +7,10 @@
 //	rustok-tcp-sdk    the embedded broker's Iggy TCP listener, driven by the
 //	                  official Iggy Go SDK's TCP client (one connection per
 //	                  producer or consumer, as Iggy's bench tool)
+//	rustok-http       the embedded broker's Iggy HTTP API (JSON, base64
+//	                  payloads), one keep-alive connection and bearer token
+//	                  per producer or consumer; no consumer-group scenario
+//	                  (Iggy's HTTP API has no group join)
 //	jetstream         embedded NATS JetStream, file storage, in-process
 //	                  connections, async publish and durable pull consumers
 //	iggy-server       the Iggy server at IGGY_ADDR (IGGY_USERNAME,
@@ -135,7 +139,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.fsync, "fsync", "interval", "fsync policy of rustok (never, interval, always); JetStream gets the matching sync_interval")
 	fs.Int64Var(&o.diskBytes, "disk-bytes", 1<<30, "bytes written for the disk limit")
 	fs.StringVar(&o.dir, "dir", "", "directory for data (default: a new temporary directory, removed at the end)")
-	targets := fs.String("targets", "limits,inproc,sdk,jetstream,iggy,transport", "targets to run (outbox, which needs "+EnvPostgresDSN+" for its PostgreSQL rows, only when named)")
+	targets := fs.String("targets", "limits,inproc,sdk,http,jetstream,iggy,transport", "targets to run (outbox, which needs "+EnvPostgresDSN+" for its PostgreSQL rows, only when named)")
 	scenarios := fs.String("scenarios", "", "comma-separated scenario names or prefixes (default: all)")
 	fs.StringVar(&o.iggyAddr, "iggy-addr", os.Getenv("IGGY_ADDR"), "Iggy server for the iggy-server target (default $IGGY_ADDR; empty skips it)")
 	fs.StringVar(&o.iggyUser, "iggy-username", envOr("IGGY_USERNAME", "iggy"), "Iggy user (default $IGGY_USERNAME or iggy)")
@@ -199,7 +203,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	for t := range o.targets {
 		switch t {
-		case "limits", "inproc", "sdk", "jetstream", "iggy", "transport", "outbox":
+		case "limits", "inproc", "sdk", "http", "jetstream", "iggy", "transport", "outbox":
 		default:
 			errs = append(errs, fmt.Errorf("--targets: unknown target %q", t))
 		}

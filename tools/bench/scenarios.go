@@ -57,7 +57,7 @@ func split(total, n int) []int {
 func runIggy(ctx context.Context, o *options, t iggyTarget, names string) []Row {
 	var rows []Row
 	add := func(sc string, f func(*Row) error) {
-		if !o.wantScenario(sc) {
+		if !o.wantScenario(sc) || (sc == scBalancedGroup && t.noGroups) {
 			return
 		}
 		beginRow(t.name, sc)

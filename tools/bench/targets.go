@@ -55,6 +55,21 @@ func runTargets(ctx context.Context, o *options, base string) []Row {
 			done()
 		}
 	}
+	if o.targets["http"] && ctx.Err() == nil {
+		if b, done, err := openEmbedded("http", ""); err != nil {
+			fail("rustok-http", "open", err)
+		} else if api, err := startHTTPAPI(b); err != nil {
+			fail("rustok-http", "start", err)
+			done()
+		} else {
+			t := iggyTarget{name: "rustok-http", durability: durability, noGroups: true,
+				cpuNote: "CPU counts the HTTP clients and the broker (one process)",
+				connect: httpConnect(api.base, "iggy", "iggy")}
+			rows = append(rows, runIggy(ctx, o, t, "")...)
+			api.close()
+			done()
+		}
+	}
 	if o.targets["jetstream"] && ctx.Err() == nil {
 		dir := filepath.Join(base, "jetstream")
 		if j, err := startJetStream(dir, o.fsync, o.natsTCP); err != nil {

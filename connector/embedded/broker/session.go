@@ -300,3 +300,44 @@ func (b *Broker) GetClients(s *Session) ([]ClientInfo, error) {
 	}
 	return out, nil
 }
+
+// NewStatelessSession returns a session for one request of a stateless
+// transport (Iggy's HTTP API): usable at once, not logged in, with client
+// id 0, and not listed among the clients (GetClients, GetStats). Log it in
+// with Login or LoginWithToken, or use StatelessSessionFor. It cannot
+// join consumer groups usefully (the membership ends with the request).
+// End it with CloseSession. On a closed broker every call on it answers
+// CodeDisconnected.
+func (b *Broker) NewStatelessSession(addr string, transport uint8) *Session {
+	return &Session{addr: addr, transport: transport, registered: true}
+}
+
+// StatelessSessionFor returns a stateless session (see
+// NewStatelessSession) already logged in as userID, for a request whose
+// caller was authenticated earlier (an HTTP bearer token). The session
+// carries the user's current permissions, so every broker call checks
+// them exactly as for a TCP client. An unknown or inactive user answers
+// CodeUnauthenticated (40).
+func (b *Broker) StatelessSessionFor(addr string, transport uint8, userID uint32) (*Session, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return nil, errf(iggyproto.CodeDisconnected, "broker closed")
+	}
+	u := b.users[userID]
+	if u == nil || u.Status != UserActive {
+		return nil, errf(iggyproto.CodeUnauthenticated, "user %d is unknown or inactive", userID)
+	}
+	return &Session{addr: addr, transport: transport, registered: true, user: u}, nil
+}
+
+// UserID returns the id of the user s is logged in as, and false when it
+// is not logged in.
+func (s *Session) UserID(b *Broker) (uint32, bool) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if s.user == nil {
+		return 0, false
+	}
+	return s.user.ID, true
+}

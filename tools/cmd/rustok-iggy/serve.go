@@ -97,8 +97,10 @@ so the official Iggy SDKs and CLI can connect. Prints one line naming the
 bound address once it accepts connections. SIGINT or SIGTERM shut it down
 gracefully: stop accepting, finish requests in flight, flush, close.
 
---http-addr also serves, next to the Iggy TCP listener, an HTTP endpoint
-about this broker (a second line names its address once it listens):
+--http-addr also serves, next to the Iggy TCP listener, Iggy 0.8.0's HTTP
+API over the same broker (POST /users/login for a bearer token, then
+/streams, /users, ... as Iggy; docs/http-api.md; HTTPS with --tls-cert) and
+rustok's endpoints (a second line names its address once it listens):
   GET /health   JSON report: in-process ping and the broker's contents,
                 the TCP listener, free disk space of the data dir; 200
                 when healthy or degraded (disk low), 503 when unhealthy
@@ -334,7 +336,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 	)
 	if o.HTTPAddr != "" {
 		probe = newBrokerProbe(b, o.DataDir, tcpURL)
-		if web, err = startHTTP(o.HTTPAddr, probe, logger); err != nil {
+		if web, err = startHTTP(o.HTTPAddr, probe, tlsCfg, srv.Addr(), logger); err != nil {
 			probe.close()
 			_ = srv.Close()
 			_ = b.Close()
@@ -351,7 +353,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 	}()
 	fmt.Fprintf(out, "rustok-iggy: Iggy server listening on %s (data dir %s)\n", tcpURL, o.DataDir)
 	if web != nil {
-		fmt.Fprintf(out, "rustok-iggy: HTTP API listening on http://%s (/health, /metrics, /ping)\n", web.addr)
+		fmt.Fprintf(out, "rustok-iggy: HTTP API listening on %s://%s (Iggy HTTP API; /health, /metrics, /ping)\n", web.scheme, web.addr)
 	}
 
 	var serveErr error
@@ -388,20 +390,30 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 // webServer is serve's HTTP endpoint: httpapi's handler over the broker
 // probe, served on its own goroutine until shutdown.
 type webServer struct {
-	srv  *http.Server
-	addr string        // bound address
-	done chan struct{} // closed when Serve returned
+	srv    *http.Server
+	addr   string        // bound address
+	scheme string        // http, or https with --tls-cert
+	done   chan struct{} // closed when Serve returned
 }
 
 // startHTTP binds addr and serves /health, /metrics and /ping for the
 // probe's broker on a goroutine that shutdown stops and waits for.
-func startHTTP(addr string, p *brokerProbe, logger *slog.Logger) (*webServer, error) {
+func startHTTP(addr string, p *brokerProbe, tlsCfg *tls.Config, tcpAddr *net.TCPAddr, logger *slog.Logger) (*webServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--http-addr: %w", err)
 	}
-	h := httpapi.New(httpapi.Config{Health: p.Health, Gatherer: serveRegistry(p), Logger: logger})
+	rustok := httpapi.New(httpapi.Config{Health: p.Health, Gatherer: serveRegistry(p), Logger: logger})
+	h, scheme, err := iggyHTTP(p, rustok, tlsCfg, tcpAddr, ln.Addr(), logger)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
 	w := &webServer{
+		scheme: scheme,
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: compose.HTTPReadHeaderTimeout,
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)},
 		addr: ln.Addr().String(),

@@ -143,6 +143,33 @@ func TestServeHTTPEndpoints(t *testing.T) {
 	if code, _, body := fetch(t, base+"/ping"); code != 200 || body != "pong" {
 		t.Fatalf("/ping = %d %q", code, body)
 	}
+	// Iggy's HTTP API on the same listener sees what TCP sent.
+	resp, err := httpClient.Post(base+"/users/login", "application/json", strings.NewReader(`{"username":"iggy","password":"iggy"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ident struct {
+		AccessToken struct{ Token string } `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&ident)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || ident.AccessToken.Token == "" {
+		t.Fatalf("Iggy HTTP login: %d %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequest("GET", base+"/streams/orders", nil)
+	req.Header.Set("Authorization", "Bearer "+ident.AccessToken.Token)
+	resp, err = httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(sb), `"messages_count":5`) {
+		t.Fatalf("GET /streams/orders over Iggy HTTP = %d %s", resp.StatusCode, sb)
+	}
+	if code, _, _ := fetch(t, base+"/streams"); code != 401 {
+		t.Fatalf("GET /streams without a token = %d, want 401", code)
+	}
 
 	code, ct, body := fetch(t, base+"/health")
 	if code != 200 || ct != "application/json" {
