@@ -53,9 +53,10 @@ func TestDeleteSegments(t *testing.T) {
 		"permissions": map[string]any{"global": map[string]bool{"read_streams": true, "send_messages": true}}}).expect(t, 200)
 	reader := e.login("reader", "secret")
 	e.do("DELETE", "/streams/s/topics/t/partitions/0?segments_count=1", reader, nil).iggyError(t, 403, 41, "unauthorized")
-	// Flush: send permission; fsync syncs, an unknown partition is a no-op.
+	// Flush: send permission; fsync syncs; an unknown partition is
+	// partition_not_found, as Iggy 0.8.0's data plane answers.
 	e.do("GET", "/streams/s/topics/t/messages/flush/0/true", reader, nil).expect(t, 200)
-	e.do("GET", "/streams/s/topics/t/messages/flush/9/false", reader, nil).expect(t, 200)
+	e.do("GET", "/streams/s/topics/t/messages/flush/9/false", reader, nil).iggyError(t, 404, 3007, "partition_not_found")
 	e.do("GET", "/streams/s/topics/t/messages/flush/0/maybe", reader, nil).expect(t, 400)
 	e.do("GET", "/streams/s/topics/nope/messages/flush/0/true", reader, nil).iggyError(t, 404, 2010, "topic_id_not_found")
 	e.do("POST", "/users", tok, map[string]any{"username": "looker", "password": "secret", "status": "active",
