@@ -26,6 +26,38 @@ func pathIDs(w http.ResponseWriter, r *http.Request, names ...string) ([]iggypro
 	return out, true
 }
 
+// pathOp answers a request that needs only its path ids (names): op runs
+// with them; its error becomes Iggy's error body, nil a 204.
+func pathOp(w http.ResponseWriter, r *http.Request, op func(ids []iggyproto.Identifier) error, names ...string) {
+	ids, ok := pathIDs(w, r, names...)
+	if !ok {
+		return
+	}
+	if err := op(ids); err != nil {
+		writeError(w, err)
+		return
+	}
+	noContent(w)
+}
+
+// pathBodyOp is pathOp for a request with a JSON body: once the path ids
+// parse, the body (at most limit bytes) is read into body, which op may
+// then use.
+func pathBodyOp(w http.ResponseWriter, r *http.Request, limit int64, body any, op func(ids []iggyproto.Identifier) error, names ...string) {
+	ids, ok := pathIDs(w, r, names...)
+	if !ok {
+		return
+	}
+	if !readJSON(w, r, limit, body) {
+		return
+	}
+	if err := op(ids); err != nil {
+		writeError(w, err)
+		return
+	}
+	noContent(w)
+}
+
 // nameBody is {"name": "..."} (create/update stream, create group).
 type nameBody struct {
 	Name *string `json:"name"`
@@ -81,43 +113,18 @@ func (h *Handler) createStream(w http.ResponseWriter, r *http.Request, s *broker
 }
 
 func (h *Handler) updateStream(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id")
-	if !ok {
-		return
-	}
 	var body nameBody
-	if !readJSON(w, r, h.cfg.MaxRequestBody, &body) {
-		return
-	}
-	if err := h.b.UpdateStream(s, ids[0], *body.Name); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathBodyOp(w, r, h.cfg.MaxRequestBody, &body, func(ids []iggyproto.Identifier) error {
+		return h.b.UpdateStream(s, ids[0], *body.Name)
+	}, "stream_id")
 }
 
 func (h *Handler) deleteStream(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id")
-	if !ok {
-		return
-	}
-	if err := h.b.DeleteStream(s, ids[0]); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathOp(w, r, func(ids []iggyproto.Identifier) error { return h.b.DeleteStream(s, ids[0]) }, "stream_id")
 }
 
 func (h *Handler) purgeStream(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id")
-	if !ok {
-		return
-	}
-	if err := h.b.PurgeStream(s, ids[0]); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathOp(w, r, func(ids []iggyproto.Identifier) error { return h.b.PurgeStream(s, ids[0]) }, "stream_id")
 }
 
 // topicBody is CreateTopic / UpdateTopic. Every field but
@@ -296,27 +303,11 @@ func (h *Handler) updateTopic(w http.ResponseWriter, r *http.Request, s *broker.
 }
 
 func (h *Handler) deleteTopic(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id")
-	if !ok {
-		return
-	}
-	if err := h.b.DeleteTopic(s, ids[0], ids[1]); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathOp(w, r, func(ids []iggyproto.Identifier) error { return h.b.DeleteTopic(s, ids[0], ids[1]) }, "stream_id", "topic_id")
 }
 
 func (h *Handler) purgeTopic(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id")
-	if !ok {
-		return
-	}
-	if err := h.b.PurgeTopic(s, ids[0], ids[1]); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathOp(w, r, func(ids []iggyproto.Identifier) error { return h.b.PurgeTopic(s, ids[0], ids[1]) }, "stream_id", "topic_id")
 }
 
 // partitionsBody is CreatePartitions.
@@ -421,15 +412,7 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, s *broker.
 }
 
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id", "group_id")
-	if !ok {
-		return
-	}
-	if err := h.b.DeleteConsumerGroup(s, ids[0], ids[1], ids[2]); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathOp(w, r, func(ids []iggyproto.Identifier) error { return h.b.DeleteConsumerGroup(s, ids[0], ids[1], ids[2]) }, "stream_id", "topic_id", "group_id")
 }
 
 // consumerOf is the single consumer an HTTP request names (Iggy's HTTP
