@@ -40,6 +40,46 @@ func pathOp(w http.ResponseWriter, r *http.Request, op func(ids []iggyproto.Iden
 	noContent(w)
 }
 
+// pathGet answers a read by path ids (names): get's error as Iggy's
+// error body, a missing resource as Iggy's empty 404, else 200 with the
+// JSON value get returns.
+func pathGet(w http.ResponseWriter, r *http.Request, get func(ids []iggyproto.Identifier) (any, bool, error), names ...string) {
+	ids, ok := pathIDs(w, r, names...)
+	if !ok {
+		return
+	}
+	v, found, err := get(ids)
+	switch {
+	case err != nil:
+		writeError(w, err)
+	case !found:
+		writeNotFound(w)
+	default:
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// jsonOf converts what a broker read found to its JSON form (nil when
+// nothing was found).
+func jsonOf[V, J any](v V, found bool, toJSON func(V) J) any {
+	if !found {
+		return nil
+	}
+	return toJSON(v)
+}
+
+// jsonOfAll is jsonOf for a list; an empty list is [] in JSON, not null.
+func jsonOfAll[V, J any](vs []V, found bool, toJSON func(V) J) any {
+	if !found {
+		return nil
+	}
+	out := make([]J, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, toJSON(v))
+	}
+	return out
+}
+
 // pathBodyOp is pathOp for a request with a JSON body: once the path ids
 // parse, the body (at most limit bytes) is read into body, which op may
 // then use.
@@ -84,19 +124,10 @@ func (h *Handler) getStreams(w http.ResponseWriter, r *http.Request, s *broker.S
 }
 
 func (h *Handler) getStream(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id")
-	if !ok {
-		return
-	}
-	st, found, err := h.b.GetStream(s, ids[0])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		writeJSON(w, http.StatusOK, streamDetailsJSON(st))
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		v, found, err := h.b.GetStream(s, ids[0])
+		return jsonOf(v, found, streamDetailsJSON), found, err
+	}, "stream_id")
 }
 
 func (h *Handler) createStream(w http.ResponseWriter, r *http.Request, s *broker.Session) {
@@ -224,39 +255,17 @@ func parseSize(s string) (uint64, error) {
 }
 
 func (h *Handler) getTopics(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id")
-	if !ok {
-		return
-	}
-	ts, found, err := h.b.GetTopics(s, ids[0])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		out := make([]TopicJSON, 0, len(ts))
-		for _, t := range ts {
-			out = append(out, topicJSON(t))
-		}
-		writeJSON(w, http.StatusOK, out)
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		vs, found, err := h.b.GetTopics(s, ids[0])
+		return jsonOfAll(vs, found, topicJSON), found, err
+	}, "stream_id")
 }
 
 func (h *Handler) getTopic(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id")
-	if !ok {
-		return
-	}
-	t, found, err := h.b.GetTopic(s, ids[0], ids[1])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		writeJSON(w, http.StatusOK, topicDetailsJSON(t))
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		v, found, err := h.b.GetTopic(s, ids[0], ids[1])
+		return jsonOf(v, found, topicDetailsJSON), found, err
+	}, "stream_id", "topic_id")
 }
 
 func (h *Handler) createTopic(w http.ResponseWriter, r *http.Request, s *broker.Session) {
@@ -359,39 +368,17 @@ func (h *Handler) deletePartitions(w http.ResponseWriter, r *http.Request, s *br
 }
 
 func (h *Handler) getGroups(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id")
-	if !ok {
-		return
-	}
-	gs, found, err := h.b.GetConsumerGroups(s, ids[0], ids[1])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		out := make([]GroupJSON, 0, len(gs))
-		for _, g := range gs {
-			out = append(out, groupJSON(g))
-		}
-		writeJSON(w, http.StatusOK, out)
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		vs, found, err := h.b.GetConsumerGroups(s, ids[0], ids[1])
+		return jsonOfAll(vs, found, groupJSON), found, err
+	}, "stream_id", "topic_id")
 }
 
 func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id", "group_id")
-	if !ok {
-		return
-	}
-	g, found, err := h.b.GetConsumerGroup(s, ids[0], ids[1], ids[2])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		writeJSON(w, http.StatusOK, groupDetailsJSON(g))
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		v, found, err := h.b.GetConsumerGroup(s, ids[0], ids[1], ids[2])
+		return jsonOf(v, found, groupDetailsJSON), found, err
+	}, "stream_id", "topic_id", "group_id")
 }
 
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, s *broker.Session) {

@@ -136,19 +136,10 @@ func (h *Handler) getUsers(w http.ResponseWriter, r *http.Request, s *broker.Ses
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "user_id")
-	if !ok {
-		return
-	}
-	u, found, err := h.b.GetUser(s, ids[0])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		writeJSON(w, http.StatusOK, userDetailsJSON(u))
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		v, found, err := h.b.GetUser(s, ids[0])
+		return jsonOf(v, found, userDetailsJSON), found, err
+	}, "user_id")
 }
 
 // createUserBody is CreateUser.
