@@ -144,6 +144,26 @@ func (p *pending) dest() []any {
 	return []any{&p.seq, &p.id, &p.tenant, &p.contentType, &p.payload, &p.eventType, &p.schema, &p.correlation, &p.causation, &p.trace}
 }
 
+// pendingRows is what the rows of database/sql and of pgx have in common.
+type pendingRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// scanPending reads the rows of a fetch (at most n) into pendings.
+func scanPending(rows pendingRows, n int) ([]pending, error) {
+	out := make([]pending, 0, n)
+	for rows.Next() {
+		var p pending
+		if err := rows.Scan(p.dest()...); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
 // EncodedPublisher is the publisher capability the relay prefers, found by
 // type assertion (*transport.Transport has it): the stored bytes are
 // published as they are, with the row's columns as the headers, instead of
@@ -394,35 +414,15 @@ func (r *Relay) relay(ctx context.Context, rows []pending) (pubErr, dbErr error)
 	}
 	var publish func() error
 	if ep, ok := r.pub.(EncodedPublisher); ok {
-		events := make([]transport.EncodedEvent, 0, len(rows))
-		for i := range rows {
-			p := &rows[i]
-			e, err := encodedRow(p)
-			if err != nil {
-				if err := markDead(p, err); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			events = append(events, e)
-			seqs = append(seqs, p.seq)
-			tenants = append(tenants, p.tenant)
+		events, err := usableRows(rows, encodedRow, markDead, &seqs, &tenants)
+		if err != nil {
+			return nil, err
 		}
 		publish = func() error { return ep.PublishEncoded(ctx, events) }
 	} else {
-		events := make([]core.Envelope, 0, len(rows))
-		for i := range rows {
-			p := &rows[i]
-			e, err := decodeRow(p)
-			if err != nil {
-				if err := markDead(p, err); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			events = append(events, e)
-			seqs = append(seqs, p.seq)
-			tenants = append(tenants, p.tenant)
+		events, err := usableRows(rows, decodeRow, markDead, &seqs, &tenants)
+		if err != nil {
+			return nil, err
 		}
 		publish = func() error { return r.pub.PublishBatch(ctx, events) }
 	}
@@ -472,6 +472,27 @@ func (r *Relay) relay(ctx context.Context, rows []pending) (pubErr, dbErr error)
 	}
 	r.count(uint64(len(done)), dead)
 	return pubErr, nil
+}
+
+// usableRows converts rows to events with conv, in order, appending each
+// converted row's seq and tenant to seqs and tenants; a row conv refuses
+// is handed to markDead (whose error ends the batch) and left out.
+func usableRows[E any](rows []pending, conv func(*pending) (E, error), markDead func(*pending, error) error, seqs *[]int64, tenants *[]string) ([]E, error) {
+	events := make([]E, 0, len(rows))
+	for i := range rows {
+		p := &rows[i]
+		e, err := conv(p)
+		if err != nil {
+			if err := markDead(p, err); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		events = append(events, e)
+		*seqs = append(*seqs, p.seq)
+		*tenants = append(*tenants, p.tenant)
+	}
+	return events, nil
 }
 
 func (r *Relay) count(relayed, dead uint64) {

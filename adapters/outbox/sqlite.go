@@ -85,15 +85,7 @@ func (s *sqliteStore) fetch(ctx context.Context, n int) ([]pending, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]pending, 0, n)
-	for rows.Next() {
-		var p pending
-		if err := rows.Scan(p.dest()...); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanPending(rows, n)
 }
 
 func (s *sqliteStore) markDelivered(ctx context.Context, seqs []int64) error {
