@@ -186,6 +186,20 @@ func validName(what, name string) error {
 	return nil
 }
 
+// lockTopic is lock followed by the lookup of a topic; on error the lock
+// is not held.
+func (b *Broker) lockTopic(ctx context.Context, streamName, topicName string) (*topic, error) {
+	if err := b.lock(ctx); err != nil {
+		return nil, err
+	}
+	t, err := b.st.topic(streamName, topicName)
+	if err != nil {
+		b.st.mu.Unlock()
+		return nil, err
+	}
+	return t, nil
+}
+
 // topic resolves a live topic; st.mu is held.
 func (st *state) topic(streamName, topicName string) (*topic, error) {
 	s, ok := st.streams[streamName]
@@ -334,28 +348,22 @@ func (t *topic) addPartitions(n uint32) {
 
 // Topic implements core.Broker.
 func (b *Broker) Topic(ctx context.Context, streamName, topicName string) (core.TopicInfo, error) {
-	if err := b.lock(ctx); err != nil {
-		return core.TopicInfo{}, err
-	}
-	defer b.st.mu.Unlock()
-	t, err := b.st.topic(streamName, topicName)
+	t, err := b.lockTopic(ctx, streamName, topicName)
 	if err != nil {
 		return core.TopicInfo{}, err
 	}
+	defer b.st.mu.Unlock()
 	return t.describe(true), nil
 }
 
 // CreatePartitions implements core.Broker; every group of the topic is
 // rebalanced fully.
 func (b *Broker) CreatePartitions(ctx context.Context, streamName, topicName string, count uint32) error {
-	if err := b.lock(ctx); err != nil {
-		return err
-	}
-	defer b.st.mu.Unlock()
-	t, err := b.st.topic(streamName, topicName)
+	t, err := b.lockTopic(ctx, streamName, topicName)
 	if err != nil {
 		return err
 	}
+	defer b.st.mu.Unlock()
 	if count == 0 || uint32(len(t.parts))+count > 1000 {
 		return fmt.Errorf("coretest: add %d partitions to %d (1 to 1000 in all): %w", count, len(t.parts), core.ErrInvalid)
 	}
@@ -400,14 +408,11 @@ func (b *Broker) DeleteStream(ctx context.Context, streamName string) error {
 
 // DeleteTopic implements core.Deleter.
 func (b *Broker) DeleteTopic(ctx context.Context, streamName, topicName string) error {
-	if err := b.lock(ctx); err != nil {
-		return err
-	}
-	defer b.st.mu.Unlock()
-	t, err := b.st.topic(streamName, topicName)
+	t, err := b.lockTopic(ctx, streamName, topicName)
 	if err != nil {
 		return err
 	}
+	defer b.st.mu.Unlock()
 	t.deleted = true
 	s := b.st.streams[streamName]
 	delete(s.topics, topicName)
@@ -418,14 +423,11 @@ func (b *Broker) DeleteTopic(ctx context.Context, streamName, topicName string) 
 // DeleteGroup implements core.Deleter; the group's members' later calls
 // fail with core.ErrNotFound.
 func (b *Broker) DeleteGroup(ctx context.Context, streamName, topicName, groupName string) error {
-	if err := b.lock(ctx); err != nil {
-		return err
-	}
-	defer b.st.mu.Unlock()
-	t, err := b.st.topic(streamName, topicName)
+	t, err := b.lockTopic(ctx, streamName, topicName)
 	if err != nil {
 		return err
 	}
+	defer b.st.mu.Unlock()
 	g, ok := t.groups[groupName]
 	if !ok {
 		return fmt.Errorf("coretest: group %q: %w", groupName, core.ErrNotFound)

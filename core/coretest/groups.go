@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/rustok/rustok-iggy/core"
 )
@@ -38,14 +37,11 @@ var _ core.GroupMember = (*member)(nil)
 
 // CreateGroup implements core.Broker.
 func (b *Broker) CreateGroup(ctx context.Context, streamName, topicName, name string) (core.GroupInfo, error) {
-	if err := b.lock(ctx); err != nil {
-		return core.GroupInfo{}, err
-	}
-	defer b.st.mu.Unlock()
-	t, err := b.st.topic(streamName, topicName)
+	t, err := b.lockTopic(ctx, streamName, topicName)
 	if err != nil {
 		return core.GroupInfo{}, err
 	}
+	defer b.st.mu.Unlock()
 	if err := validName("group", name); err != nil {
 		return core.GroupInfo{}, err
 	}
@@ -68,14 +64,11 @@ func (g *group) info() core.GroupInfo {
 
 // Group implements core.Broker.
 func (b *Broker) Group(ctx context.Context, streamName, topicName, name string) (core.GroupInfo, error) {
-	if err := b.lock(ctx); err != nil {
-		return core.GroupInfo{}, err
-	}
-	defer b.st.mu.Unlock()
-	t, err := b.st.topic(streamName, topicName)
+	t, err := b.lockTopic(ctx, streamName, topicName)
 	if err != nil {
 		return core.GroupInfo{}, err
 	}
+	defer b.st.mu.Unlock()
 	g, ok := t.groups[name]
 	if !ok {
 		return core.GroupInfo{}, fmt.Errorf("coretest: group %q: %w", name, core.ErrNotFound)
@@ -86,14 +79,11 @@ func (b *Broker) Group(ctx context.Context, streamName, topicName, name string) 
 // JoinGroup implements core.Broker: cooperatively as Iggy 0.8.0, or with a
 // full rebalance under Options.FullRebalance.
 func (b *Broker) JoinGroup(ctx context.Context, streamName, topicName, name string) (core.GroupMember, error) {
-	if err := b.lock(ctx); err != nil {
-		return nil, err
-	}
-	defer b.st.mu.Unlock()
-	t, err := b.st.topic(streamName, topicName)
+	t, err := b.lockTopic(ctx, streamName, topicName)
 	if err != nil {
 		return nil, err
 	}
+	defer b.st.mu.Unlock()
 	g, ok := t.groups[name]
 	if !ok {
 		return nil, fmt.Errorf("coretest: group %q: %w", name, core.ErrNotFound)
@@ -223,25 +213,7 @@ func (m *member) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, err
 			return core.Polled{}, err
 		}
 	}
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		out, wake, err := m.pollOnce(ctx, req)
-		if err != nil || len(out.Messages) > 0 {
-			return out, err
-		}
-		again, err := m.conn.waitAppend(ctx, wake, req.MaxWait, &timer)
-		if err != nil {
-			return core.Polled{}, err
-		}
-		if !again {
-			return out, nil
-		}
-	}
+	return m.conn.pollLoop(ctx, req.MaxWait, func() (core.Polled, <-chan struct{}, error) { return m.pollOnce(ctx, req) })
 }
 
 func (m *member) pollOnce(ctx context.Context, req core.GroupPoll) (core.Polled, <-chan struct{}, error) {

@@ -202,6 +202,14 @@ func (b *Broker) Poll(ctx context.Context, req core.PollRequest) (core.Polled, e
 			return core.Polled{}, err
 		}
 	}
+	return b.pollLoop(ctx, req.MaxWait, func() (core.Polled, <-chan struct{}, error) { return b.pollOnce(ctx, req) })
+}
+
+// pollLoop runs once until it returns messages or an error. When it
+// returns none and the broker long-polls with a positive maxWait, it waits
+// for the next append (taken by once, under the lock, as wake) and runs
+// once again, until maxWait has passed or ctx ends.
+func (b *Broker) pollLoop(ctx context.Context, maxWait time.Duration, once func() (core.Polled, <-chan struct{}, error)) (core.Polled, error) {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -209,11 +217,11 @@ func (b *Broker) Poll(ctx context.Context, req core.PollRequest) (core.Polled, e
 		}
 	}()
 	for {
-		out, wake, err := b.pollOnce(ctx, req)
+		out, wake, err := once()
 		if err != nil || len(out.Messages) > 0 {
 			return out, err
 		}
-		again, err := b.waitAppend(ctx, wake, req.MaxWait, &timer)
+		again, err := b.waitAppend(ctx, wake, maxWait, &timer)
 		if err != nil {
 			return core.Polled{}, err
 		}
