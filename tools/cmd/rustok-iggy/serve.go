@@ -20,6 +20,7 @@ import (
 	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/adapters/config"
 	"github.com/rustok/rustok-iggy/adapters/httpapi"
+	"github.com/rustok/rustok-iggy/connector/embedded"
 	"github.com/rustok/rustok-iggy/connector/embedded/broker"
 	"github.com/rustok/rustok-iggy/connector/embedded/logstore"
 	"github.com/rustok/rustok-iggy/connector/embedded/server"
@@ -70,21 +71,6 @@ func (o serveOptions) serverConfig(tlsCfg *tls.Config, logger *slog.Logger) serv
 		LoginTimeout: o.LoginTimeout, IdleTimeout: o.IdleTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
 		MaxConnections: o.MaxConnections, MaxPendingConnections: o.MaxPending, MaxPendingPerAddr: o.MaxPendingPerAddr,
 		MaxFrameMemory: o.MaxFrameMemory}
-}
-
-// isLoopback reports whether the host of addr ("host:port") only reaches
-// this machine: a loopback IP or "localhost". An empty host (all
-// interfaces) is not.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func newServeCmd(rf *rootFlags) *cobra.Command {
@@ -301,7 +287,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 	if err != nil {
 		return fmt.Errorf("open broker: %w", err)
 	}
-	if !isLoopback(o.TCPAddr) {
+	if !embedded.IsLoopback(o.TCPAddr) {
 		if b.RootPasswordIsDefault() {
 			if !o.AllowDefaultPassword {
 				_ = b.Close()
