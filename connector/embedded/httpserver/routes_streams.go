@@ -49,6 +49,12 @@ func pathGet(w http.ResponseWriter, r *http.Request, get func(ids []iggyproto.Id
 		return
 	}
 	v, found, err := get(ids)
+	writeFound(w, v, found, err)
+}
+
+// writeFound answers a read: err as Iggy's error body, a missing resource
+// (found false) as Iggy's empty 404, else 200 with the JSON of v.
+func writeFound(w http.ResponseWriter, v any, found bool, err error) {
 	switch {
 	case err != nil:
 		writeError(w, err)
