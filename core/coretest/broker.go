@@ -66,7 +66,6 @@ type state struct {
 
 	mu      sync.Mutex
 	streams map[string]*stream
-	order   []string // stream names in creation order
 	nextID  uint32
 	// appended is closed and replaced by every append: long polls wait on
 	// it.
@@ -250,7 +249,6 @@ func (b *Broker) CreateStream(ctx context.Context, name string) (core.StreamInfo
 	s := &stream{id: b.st.nextID, name: name, created: time.Now(), topics: map[string]*topic{}}
 	b.st.nextID++
 	b.st.streams[name] = s
-	b.st.order = append(b.st.order, name)
 	return s.info(), nil
 }
 
@@ -402,7 +400,6 @@ func (b *Broker) DeleteStream(ctx context.Context, streamName string) error {
 		t.deleted = true
 	}
 	delete(b.st.streams, streamName)
-	b.st.order = slices.DeleteFunc(b.st.order, func(n string) bool { return n == streamName })
 	return nil
 }
 
