@@ -19,8 +19,9 @@
 // [Options] chooses what differs between brokers: LongPoll makes polls
 // honour MaxWait (the embedded connector); without it MaxWait is ignored
 // (the remote connector). FullRebalance makes joins rebalance the whole
-// group, as a broker without Iggy's cooperative hand-over does; the
-// conformance suite rejects it, which is the point of having it.
+// group, as a broker without Iggy's cooperative hand-over does: the
+// transport's tests check that they cope with such a broker, and the
+// conformance suite's self-test that the suite rejects it.
 //
 // Tests inject faults at run time, safe for concurrent use with calls in
 // flight:
