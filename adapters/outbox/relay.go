@@ -259,7 +259,7 @@ func newRelay(o *Outbox, st store, pub core.EventTransport, cfg RelayConfig) (*R
 	cfg = cfg.withDefaults(o.dialect)
 	return &Relay{
 		o: o, st: st, pub: pub, cfg: cfg,
-		log:    cfg.Logger.With("component", "outbox-relay", "table", o.table),
+		log:      cfg.Logger.With("component", "outbox-relay", "table", o.table),
 		status:   RelayStatus{State: StateStarting},
 		attempts: map[int64]*attempt{},
 		done:     make(chan struct{}),
