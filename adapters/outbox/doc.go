@@ -63,5 +63,10 @@
 // event_type, schema_version, correlation_id, causation_id (the header
 // fields), topic and partition_key (the target: transport.TopicFor and the
 // tenant id, Iggy's messages-key), trace_id, content_type, payload (the
-// encoded envelope), created_at, delivered_at, dead_at, last_error.
+// encoded envelope), created_at, delivered_at, dead_at, last_error. A row
+// is pending while delivered_at and dead_at are NULL; a dead-lettered row
+// has both set (it is deleted with the delivered rows after the retention
+// period), a row only marked dead has dead_at alone. Partial indexes on
+// the pending and the dead rows keep Lag cheap; Migrate adds a missing
+// index to an existing table (the statements are idempotent).
 package outbox

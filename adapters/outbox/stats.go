@@ -107,18 +107,21 @@ type Lag struct {
 	Pending int64
 	// OldestPending is the age of the oldest of them; 0 when none.
 	OldestPending time.Duration
+	// Dead counts rows given up on and only marked dead (as Stats.Dead).
+	Dead int64
 }
 
-// Lag reads the pending rows' count and the oldest one's age. Unlike
-// Stats it reads only pending rows (through the table's partial index), so
-// it stays cheap on a table holding many delivered rows; health checks and
-// metrics use it.
+// Lag reads the pending rows' count, the oldest one's age and the dead
+// rows' count. Unlike Stats it reads only those rows (through the table's
+// partial indexes), so it stays cheap on a table holding many delivered
+// rows; health checks and metrics use it.
 func (o *Outbox) Lag(ctx context.Context, db *sql.DB) (Lag, error) {
 	var l Lag
 	if o.dialect == Postgres {
 		var oldest sql.NullFloat64
-		err := db.QueryRowContext(ctx, `SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM `+o.table+
-			` WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&l.Pending, &oldest)
+		err := db.QueryRowContext(ctx, `SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8,
+	(SELECT count(*) FROM `+o.table+` WHERE dead_at IS NOT NULL AND delivered_at IS NULL)
+FROM `+o.table+` WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&l.Pending, &oldest, &l.Dead)
 		if err != nil {
 			return l, fmt.Errorf("outbox lag %s: %w", o.table, err)
 		}
@@ -128,8 +131,9 @@ func (o *Outbox) Lag(ctx context.Context, db *sql.DB) (Lag, error) {
 		return l, nil
 	}
 	var oldest sql.NullInt64
-	err := db.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM `+o.table+
-		` WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&l.Pending, &oldest)
+	err := db.QueryRowContext(ctx, `SELECT count(*), min(created_at),
+	(SELECT count(*) FROM `+o.table+` WHERE dead_at IS NOT NULL AND delivered_at IS NULL)
+FROM `+o.table+` WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&l.Pending, &oldest, &l.Dead)
 	if err != nil {
 		return l, fmt.Errorf("outbox lag %s: %w", o.table, err)
 	}
