@@ -183,8 +183,11 @@ func TestAppRunsOutboxRelay(t *testing.T) {
 		if check == nil {
 			t.Fatalf("no outbox check in %v", rep)
 		}
-		if check.Status != transport.Healthy || !strings.Contains(check.Detail, "relay active") || !strings.Contains(check.Detail, "2 relayed") {
-			t.Errorf("outbox check %+v, want healthy with the relay active and 2 relayed", *check)
+		// (The counts may still be 0: the relay marks and counts after
+		// the consumer may have seen the events; Status is checked after
+		// Shutdown.)
+		if check.Status != transport.Healthy || !strings.Contains(check.Detail, "relay active") || !strings.Contains(check.Detail, " pending, oldest ") {
+			t.Errorf("outbox check %+v, want healthy with the relay active and the lag", *check)
 		}
 
 		rec := httptest.NewRecorder()
@@ -198,9 +201,9 @@ func TestAppRunsOutboxRelay(t *testing.T) {
 				t.Errorf("/metrics has no %s of table %s", name, ob.Outbox.Table())
 			}
 		}
-		if !metricLine(string(body), httpapi.PromOutboxRelayed+"{", "2") || !metricLine(string(body), httpapi.PromOutboxPending+"{", "0") ||
-			!metricLine(string(body), httpapi.PromOutboxRelayState+"{", "1", `rustok_outbox_relay_state="active"`) {
-			t.Errorf("/metrics: relayed 2, pending 0 and state active = 1 not all found in\n%s", grep(string(body), "rustok_outbox"))
+		if !metricLine(string(body), httpapi.PromOutboxRelayState+"{", "1", `rustok_outbox_relay_state="active"`) ||
+			!metricLine(string(body), httpapi.PromOutboxRelayState+"{", "0", `rustok_outbox_relay_state="standby"`) {
+			t.Errorf("/metrics: state active = 1, standby = 0 not found in\n%s", grep(string(body), "rustok_outbox"))
 		}
 
 		r := ob.Relay()
