@@ -246,7 +246,6 @@ type Relay struct {
 type attempt struct {
 	n           int
 	first, last time.Time
-	err         error
 }
 
 func newRelay(o *Outbox, st store, pub core.EventTransport, cfg RelayConfig) (*Relay, error) {
@@ -601,7 +600,7 @@ func (r *Relay) settle(err error, seqs []int64, tenants []string, byIndex []*pen
 			a = &attempt{first: now}
 		}
 		a.n++
-		a.last, a.err = now, f.Err
+		a.last = now
 		heads[p.seq] = a // kept should the dead-lettering fail
 		if a.n >= r.cfg.MaxAttempts {
 			giveUp(p, DLQReasonRelay, fmt.Errorf("%d attempt(s): %w", a.n, f.Err), a)
