@@ -18,6 +18,14 @@
 // The stream port's conformance suite (connectortest) also runs against
 // targets 2, 3 and 4.
 //
+// TestOutboxScenario runs the transactional outbox and the inbox on the
+// embedded broker, with the outbox in SQLite and in the PostgreSQL named by
+// RUSTOK_TEST_POSTGRES_DSN (skipped without it, failed when RUSTOK_CI or CI
+// is set): commits and rollbacks, a relay process killed with SIGKILL
+// mid-stream and replaced, an inbox consumer with forced redeliveries; each
+// committed event once in the broker and in the handler's effects, in
+// tenant order.
+//
 // The package has no exported API: everything lives in its tests. Run it
 // with `make integration` (go test -race -count=1 ./integration/...).
 package integration
