@@ -395,17 +395,10 @@ func (b *Broker) addPartitions(t *topic, count uint32) error {
 		// The size share is computed over the final count.
 		t.partitions = append(t.partitions, &partition{id: pid, closed: true})
 	}
-	for i := base; i < len(t.partitions); i++ {
-		p, err := b.openPartition(t, uint32(i), now, true)
-		if err != nil {
-			for _, q := range t.partitions[base:i] {
-				b.logIOErr("create partitions", q.close())
-				b.logIOErr("create partitions", os.RemoveAll(b.partitionDir(t.stream.id, t.id, q.id)))
-			}
-			t.partitions = t.partitions[:base]
-			return errf(iggyproto.CodeError, "create partitions: %v", err)
-		}
-		t.partitions[i] = p
+	err := b.openPartitions(t, t.partitions[base:], func(*partition) uint64 { return now }, true)
+	if err != nil {
+		t.partitions = t.partitions[:base]
+		return errf(iggyproto.CodeError, "create partitions: %v", err)
 	}
 	return nil
 }

@@ -81,9 +81,12 @@ func (p *Partition) recover() error {
 			return err
 		}
 		p.segs = append(p.segs, s)
-		if err := syncDir(p.lock); err != nil {
-			return fmt.Errorf("logstore: %w", err)
-		}
+		// The new name reaches stable storage with the first sync: before
+		// the first Append under FsyncAlways returns (see flush), within
+		// the interval, or on Sync and Close. Syncing here would cost a
+		// directory fsync per partition created, and the segment holds no
+		// acknowledged data until then.
+		p.dirDirty.Store(true)
 	}
 	return nil
 }
@@ -100,7 +103,8 @@ func (p *Partition) recoverSegment(s *segment, last bool) error {
 	if fileSize > maxSegmentSize+maxBatchBytes {
 		return fmt.Errorf("logstore: segment %s: %d bytes is over the 3 GiB a segment can hold", s.logPath, fileSize)
 	}
-	ist, err := s.idx.Stat()
+	idx := s.index() // recovery opens existing segments: never nil
+	ist, err := idx.Stat()
 	if err != nil {
 		return fmt.Errorf("logstore: %w", err)
 	}
@@ -113,7 +117,7 @@ func (p *Partition) recoverSegment(s *segment, last bool) error {
 	var start indexEntry
 	if last {
 		buf := make([]byte, nidx*IndexEntrySize)
-		if _, err := io.ReadFull(io.NewSectionReader(s.idx, 0, int64(len(buf))), buf); err != nil {
+		if _, err := io.ReadFull(io.NewSectionReader(idx, 0, int64(len(buf))), buf); err != nil {
 			return fmt.Errorf("logstore: read index %s: %w", s.idxPath, err)
 		}
 		entries = make([]indexEntry, 0, nidx)
@@ -132,7 +136,7 @@ func (p *Partition) recoverSegment(s *segment, last bool) error {
 		found := false
 		for k = nidx - 1; k >= max(0, nidx-8); k-- {
 			var b [IndexEntrySize]byte
-			if _, err := s.idx.ReadAt(b[:], k*IndexEntrySize); err == nil {
+			if _, err := idx.ReadAt(b[:], k*IndexEntrySize); err == nil {
 				e := getEntry(b[:])
 				if (k > 0 || (e.rel == 0 && e.pos == 0)) && p.entryValid(s, e, fileSize) {
 					found = true
@@ -151,7 +155,7 @@ func (p *Partition) recoverSegment(s *segment, last bool) error {
 			entries = entries[:k+1]
 		} else {
 			var b [IndexEntrySize]byte
-			_, _ = s.idx.ReadAt(b[:], k*IndexEntrySize)
+			_, _ = idx.ReadAt(b[:], k*IndexEntrySize)
 			start = getEntry(b[:])
 		}
 	} else if nidx > 0 || fileSize > 0 {
@@ -370,7 +374,8 @@ func countMessages(s *segment, pos, fileSize int64) cutInfo {
 // rewriteIndexTail keeps the first keep entries of s's index file and writes
 // add after them.
 func rewriteIndexTail(s *segment, keep int64, add []indexEntry) error {
-	if err := s.idx.Truncate(keep * IndexEntrySize); err != nil {
+	idx := s.index()
+	if err := idx.Truncate(keep * IndexEntrySize); err != nil {
 		return fmt.Errorf("logstore: rebuild index %s: %w", s.idxPath, err)
 	}
 	if len(add) == 0 {
@@ -380,7 +385,7 @@ func rewriteIndexTail(s *segment, keep int64, add []indexEntry) error {
 	for i, e := range add {
 		putEntry(buf[i*IndexEntrySize:], e)
 	}
-	if _, err := s.idx.WriteAt(buf, keep*IndexEntrySize); err != nil {
+	if _, err := idx.WriteAt(buf, keep*IndexEntrySize); err != nil {
 		return fmt.Errorf("logstore: rebuild index %s: %w", s.idxPath, err)
 	}
 	return nil

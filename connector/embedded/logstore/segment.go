@@ -65,7 +65,11 @@ type segment struct {
 	logPath string
 	idxPath string
 	log     *os.File
-	idx     *os.File
+	// idx is the index file; nil in a segment created by this process
+	// until the writer stores its first entry (creating a file is what
+	// creating a partition mostly costs, and the index can be rebuilt).
+	// Set by the writer goroutine; read with index().
+	idx atomic.Pointer[os.File]
 	// refs counts the owner (the partition's segment list) plus readers in
 	// flight; the files are closed when it drops to zero.
 	refs atomic.Int32
@@ -86,7 +90,9 @@ type segment struct {
 	idxBad bool // an index write failed: keep mem, do not trust the file
 }
 
-// openSegment opens (creating if asked) the files of the segment at base.
+// openSegment opens the files of the segment at base (a missing index is
+// created empty), or with create makes a new segment: its .log only (see
+// segment.idx).
 func openSegment(dir string, base uint64, create bool) (*segment, error) {
 	name := segmentName(base)
 	s := &segment{
@@ -103,9 +109,13 @@ func openSegment(dir string, base uint64, create bool) (*segment, error) {
 	if s.log, err = os.OpenFile(s.logPath, flag, 0o644); err != nil {
 		return nil, fmt.Errorf("logstore: open segment: %w", err)
 	}
-	if s.idx, err = os.OpenFile(s.idxPath, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
-		s.log.Close()
-		return nil, fmt.Errorf("logstore: open index: %w", err)
+	if !create {
+		idx, err := os.OpenFile(s.idxPath, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			s.log.Close()
+			return nil, fmt.Errorf("logstore: open index: %w", err)
+		}
+		s.idx.Store(idx)
 	}
 	s.refs.Store(1)
 	return s, nil
@@ -115,8 +125,31 @@ func openSegment(dir string, base uint64, create bool) (*segment, error) {
 func (s *segment) release() {
 	if s.refs.Add(-1) == 0 {
 		s.log.Close()
-		s.idx.Close()
+		if idx := s.index(); idx != nil {
+			idx.Close()
+		}
 	}
+}
+
+// index returns the index file, nil if the segment has none yet.
+func (s *segment) index() *os.File { return s.idx.Load() }
+
+// createIndex creates the index file of a new segment (writer goroutine).
+func (s *segment) createIndex() (*os.File, error) {
+	f, err := os.OpenFile(s.idxPath, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	s.idx.Store(f)
+	return f, nil
+}
+
+// syncIndex fdatasyncs the index file, if there is one.
+func (s *segment) syncIndex() error {
+	if idx := s.index(); idx != nil {
+		return fdatasync(idx)
+	}
+	return nil
 }
 
 // segView is a reader's snapshot of a segment, taken under Partition.mu.RLock
@@ -150,7 +183,11 @@ func (v *segView) entry(i int64) (indexEntry, error) {
 		return v.mem[i], nil
 	}
 	var b [IndexEntrySize]byte
-	if _, err := v.s.idx.ReadAt(b[:], i*IndexEntrySize); err != nil {
+	idx := v.s.index()
+	if idx == nil { // entries come from mem until the file exists
+		return indexEntry{}, os.ErrNotExist
+	}
+	if _, err := idx.ReadAt(b[:], i*IndexEntrySize); err != nil {
 		return indexEntry{}, err
 	}
 	return getEntry(b[:]), nil

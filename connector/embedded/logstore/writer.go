@@ -273,7 +273,11 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 	}
 	var syncErr error
 	if p.opts.Fsync == FsyncAlways {
-		if err := fdatasync(act.log); err != nil {
+		err := fdatasync(act.log)
+		if err == nil {
+			err = p.syncDirIfDirty()
+		}
+		if err != nil {
 			// The data is in the file but its durability is unknown: refuse
 			// further appends rather than pretend.
 			syncErr = fmt.Errorf("fsync %s: %w", act.logPath, err)
@@ -289,7 +293,15 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 			putEntry(w.idxBuf[i*IndexEntrySize:], e)
 		}
 		off := int64(len(act.mem)) * IndexEntrySize
-		if _, err := act.idx.WriteAt(w.idxBuf, off); err != nil {
+		idx := act.index()
+		var err error
+		if idx == nil {
+			idx, err = act.createIndex()
+		}
+		if err == nil {
+			_, err = idx.WriteAt(w.idxBuf, off)
+		}
+		if err != nil {
 			act.idxBad = true
 			p.log.LogAttrs(context.Background(), slog.LevelWarn, "index write failed; index kept in memory and rebuilt on next open",
 				slog.String("index", act.idxPath), slog.Any("err", err))
@@ -333,6 +345,22 @@ func faultyWrite(fault error) func(f *os.File, bufs [][]byte, off int64) error {
 	}
 }
 
+// syncDirIfDirty fsyncs the directory if a name in it may not be durable
+// yet (a new partition's first segment). It holds smu, so it also waits for
+// a syncNow that already took the flag and is syncing the directory.
+func (p *Partition) syncDirIfDirty() error {
+	p.smu.Lock()
+	defer p.smu.Unlock()
+	if !p.dirDirty.Swap(false) {
+		return nil
+	}
+	if err := syncDir(p.lock); err != nil {
+		p.dirDirty.Store(true)
+		return err
+	}
+	return nil
+}
+
 // roll closes act and starts a new active segment at its next offset.
 func (p *Partition) roll(act *segment) (*segment, error) {
 	ns, err := openSegment(p.dir, act.next, true)
@@ -341,7 +369,7 @@ func (p *Partition) roll(act *segment) (*segment, error) {
 	}
 	switch p.opts.Fsync {
 	case FsyncAlways:
-		err = errors.Join(fdatasync(act.idx), syncDir(p.lock))
+		err = errors.Join(act.syncIndex(), syncDir(p.lock))
 	case FsyncInterval:
 		act.refs.Add(1)
 		p.smu.Lock()
@@ -350,8 +378,7 @@ func (p *Partition) roll(act *segment) (*segment, error) {
 		p.dirDirty.Store(true)
 	}
 	if err != nil {
-		ns.log.Close()
-		ns.idx.Close()
+		ns.release()
 		return nil, fmt.Errorf("rollover: %w", err)
 	}
 	p.mu.Lock()
