@@ -121,8 +121,11 @@ func (o *options) logf(format string, args ...any) {
 }
 
 // quickValues are the defaults --quick puts in place of the full ones, for
-// flags not given explicitly.
+// flags not given explicitly. Quick mode leaves out the child-process
+// targets (rustok-serve builds rustok-iggy first; scale writes a big
+// partition) unless --targets names them.
 var quickValues = map[string]string{
+	"targets":        "limits,inproc,sdk,http,jetstream,iggy,transport",
 	"messages":       "50000",
 	"events":         "30000",
 	"e2e-duration":   "1s",
