@@ -348,10 +348,11 @@ func (b *Broker) openPartition(t *topic, pid uint32, createdAt uint64, fresh boo
 const openWorkers = 8
 
 // openPartitions replaces each placeholder of ps (an id, closed) by the
-// opened partition, up to openWorkers at a time. On error every partition
-// it opened is closed again (and with fresh, its files removed), ps keeps
-// the placeholders, and the errors are returned joined.
-func (b *Broker) openPartitions(t *topic, ps []*partition, createdAt func(*partition) uint64, fresh bool) error {
+// opened partition, up to openWorkers at a time; fresh is openPartition's,
+// and created says they are new. On error every partition it opened is
+// closed again (and if created, its files removed), ps keeps the
+// placeholders, and the errors are returned joined.
+func (b *Broker) openPartitions(t *topic, ps []*partition, createdAt func(*partition) uint64, fresh, created bool) error {
 	opened := make([]*partition, len(ps))
 	errs := make([]error, len(ps))
 	var next atomic.Int64
@@ -374,7 +375,7 @@ func (b *Broker) openPartitions(t *topic, ps []*partition, createdAt func(*parti
 				continue
 			}
 			b.logIOErr("open partitions", p.close())
-			if fresh {
+			if created {
 				b.logIOErr("open partitions", os.RemoveAll(b.partitionDir(t.stream.id, t.id, p.id)))
 			}
 		}
@@ -520,7 +521,7 @@ func (b *Broker) load() error {
 			for _, mp := range mt.Partitions {
 				created[mp.ID] = mp.CreatedAt
 			}
-			if err := b.openPartitions(t, t.partitions, func(p *partition) uint64 { return created[p.id] }, false); err != nil {
+			if err := b.openPartitions(t, t.partitions, func(p *partition) uint64 { return created[p.id] }, false, false); err != nil {
 				t.partitions = nil
 				return fmt.Errorf("broker: %w", err)
 			}
