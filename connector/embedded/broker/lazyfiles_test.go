@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// TestLazyPartitionFiles checks that a new partition holds only its first
-// segment's .log: the offsets file comes with the first stored offset, the
-// index with the first message; and that both survive a reopen.
+// TestLazyPartitionFiles checks that a new partition holds no file: its
+// first segment's .log and .index come with the first message, the offsets
+// file with the first stored offset; and that they survive a reopen.
 func TestLazyPartitionFiles(t *testing.T) {
 	e := newEnv(t)
 	st := e.stream("s")
@@ -25,12 +25,13 @@ func TestLazyPartitionFiles(t *testing.T) {
 		}
 		return err == nil
 	}
-	if !exists(seg+".log") || exists(seg+".index") || exists(offPath) {
-		t.Fatalf("new partition: log %v index %v offsets %v, want only the log", exists(seg+".log"), exists(seg+".index"), exists(offPath))
+	if !exists(partDir) || exists(seg+".log") || exists(seg+".index") || exists(offPath) {
+		t.Fatalf("new partition: dir %v log %v index %v offsets %v, want only the directory",
+			exists(partDir), exists(seg+".log"), exists(seg+".index"), exists(offPath))
 	}
 	e.send(e.root, "s", "t", Partitioning{Kind: PartitionByID, PartitionID: 0}, 3)
-	if !exists(seg + ".index") {
-		t.Fatal("no index after the first message")
+	if !exists(seg+".log") || !exists(seg+".index") {
+		t.Fatal("no segment files after the first message")
 	}
 	c := Consumer{Kind: SingleConsumer, ID: 7}
 	if err := e.b.StoreOffset(e.root, c, name("s"), name("t"), ptr[uint32](0), 1); err != nil {

@@ -22,8 +22,11 @@ func TestNewPartitionDirSync(t *testing.T) {
 				t.Fatal("a new partition's directory sync is not pending")
 			}
 			idx := filepath.Join(dir, segmentName(0)+IndexSuffix)
-			if _, err := os.Stat(idx); !os.IsNotExist(err) {
-				t.Fatalf("index of an empty new segment: %v", err)
+			log := filepath.Join(dir, segmentName(0)+LogSuffix)
+			for _, f := range []string{idx, log} {
+				if _, err := os.Stat(f); !os.IsNotExist(err) {
+					t.Fatalf("%s of an empty new partition: %v", f, err)
+				}
 			}
 			if _, err := p.Append(batchFor(0, 3, 10)); err != nil {
 				t.Fatal(err)
@@ -31,8 +34,10 @@ func TestNewPartitionDirSync(t *testing.T) {
 			if policy == FsyncAlways && p.dirDirty.Load() {
 				t.Fatal("the first acknowledged Append under always left the directory unsynced")
 			}
-			if _, err := os.Stat(idx); err != nil {
-				t.Fatalf("index after the first Append: %v", err)
+			for _, f := range []string{idx, log} {
+				if _, err := os.Stat(f); err != nil {
+					t.Fatalf("%s after the first Append: %v", f, err)
+				}
 			}
 			if err := p.Sync(); err != nil {
 				t.Fatal(err)
@@ -42,4 +47,40 @@ func TestNewPartitionDirSync(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEmptyPartitionReopen closes (and abandons, as a crash would) a new
+// partition before its first Append: reopening finds no segment file and
+// starts at offset 0 again, and a Read of the empty partition is empty.
+func TestEmptyPartitionReopen(t *testing.T) {
+	dir := t.TempDir()
+	p, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := p.Read(0, 10, 0); err != nil || c.Count != 0 {
+		t.Fatalf("read of an empty partition: %+v %v", c, err)
+	}
+	if err := p.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = Open(dir, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if st := p.Stats(); st.NextOffset != 0 || st.Segments != 1 {
+		t.Fatalf("stats after reopen: %+v", st)
+	}
+	r, err := p.Append(batchFor(0, 2, 10))
+	if err != nil || r.FirstOffset != 0 {
+		t.Fatalf("append after reopen: %+v %v", r, err)
+	}
+	c, err := p.Read(0, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkChunk(t, c, 0, 2, 10)
 }

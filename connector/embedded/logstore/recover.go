@@ -39,7 +39,7 @@ func (p *Partition) recover() error {
 	}
 	slices.Sort(bases)
 	for i, base := range bases {
-		s, err := openSegment(p.dir, base, false)
+		s, err := openSegment(p.dir, base, segOpen)
 		if err != nil {
 			return err
 		}
@@ -76,7 +76,11 @@ func (p *Partition) recover() error {
 		if n := len(p.segs); n > 0 {
 			base = max(p.segs[n-1].fileNext, p.segs[n-1].base+1)
 		}
-		s, err := openSegment(p.dir, base, true)
+		mode := segLazy // a partition without segments: see segLazy
+		if len(p.segs) > 0 {
+			mode = segCreate
+		}
+		s, err := openSegment(p.dir, base, mode)
 		if err != nil {
 			return err
 		}
@@ -95,7 +99,7 @@ func (p *Partition) recover() error {
 // For the last segment a bad tail is cut; for a closed one it is logged and
 // the segment is readable up to it.
 func (p *Partition) recoverSegment(s *segment, last bool) error {
-	st, err := s.log.Stat()
+	st, err := s.data().Stat()
 	if err != nil {
 		return fmt.Errorf("logstore: %w", err)
 	}
@@ -198,7 +202,7 @@ func (p *Partition) recoverSegment(s *segment, last bool) error {
 		p.log.LogAttrs(context.Background(), slog.LevelWarn, "cutting torn tail",
 			slog.String("segment", s.logPath), slog.Int64("from", res.end), slog.Int64("to", fileSize),
 			slog.Int64("bytes", fileSize-res.end), slog.Int("messages", cut.messages), slog.String("reason", res.reason))
-		if err := s.log.Truncate(res.end); err != nil {
+		if err := s.data().Truncate(res.end); err != nil {
 			return fmt.Errorf("logstore: cut torn tail of %s: %w", s.logPath, err)
 		}
 		return nil
@@ -237,7 +241,7 @@ func entryFollows(prev []indexEntry, e indexEntry, fileSize int64) bool {
 // timestamp and a correct checksum.
 func (p *Partition) entryValid(s *segment, e indexEntry, fileSize int64) bool {
 	var hb [iggyproto.MessageHeaderSize]byte
-	if _, err := s.log.ReadAt(hb[:], int64(e.pos)); err != nil {
+	if _, err := s.data().ReadAt(hb[:], int64(e.pos)); err != nil {
 		return false
 	}
 	h, _ := iggyproto.DecodeMessageHeader(hb[:])
@@ -245,7 +249,7 @@ func (p *Partition) entryValid(s *segment, e indexEntry, fileSize int64) bool {
 		return false
 	}
 	msg := make([]byte, h.Size())
-	if _, err := s.log.ReadAt(msg, int64(e.pos)); err != nil {
+	if _, err := s.data().ReadAt(msg, int64(e.pos)); err != nil {
 		return false
 	}
 	return iggyproto.Checksum(msg) == h.Checksum
@@ -278,7 +282,7 @@ func (p *Partition) scan(s *segment, pos int64, off uint64, haveEntry bool, file
 	for pos < fileSize {
 		// Make sure the header is buffered.
 		if pos+iggyproto.MessageHeaderSize > bufStart+bufLen {
-			if n, err := s.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
+			if n, err := s.data().ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
 				return res, fmt.Errorf("logstore: read %s: %w", s.logPath, err)
 			} else {
 				bufStart, bufLen = pos, int64(n)
@@ -307,7 +311,7 @@ func (p *Partition) scan(s *segment, pos int64, off uint64, haveEntry bool, file
 		if pos+size <= bufStart+bufLen {
 			msg = buf[pos-bufStart : pos-bufStart+size]
 		} else if size <= int64(len(buf)) {
-			n, err := s.log.ReadAt(buf, pos)
+			n, err := s.data().ReadAt(buf, pos)
 			if err != nil && !errors.Is(err, io.EOF) {
 				return res, fmt.Errorf("logstore: read %s: %w", s.logPath, err)
 			}
@@ -315,7 +319,7 @@ func (p *Partition) scan(s *segment, pos int64, off uint64, haveEntry bool, file
 			msg = buf[:size]
 		} else {
 			msg = make([]byte, size)
-			if _, err := s.log.ReadAt(msg, pos); err != nil {
+			if _, err := s.data().ReadAt(msg, pos); err != nil {
 				return res, fmt.Errorf("logstore: read %s: %w", s.logPath, err)
 			}
 		}
@@ -346,7 +350,7 @@ func countMessages(s *segment, pos, fileSize int64) cutInfo {
 	var ci cutInfo
 	var hb [iggyproto.MessageHeaderSize]byte
 	for first := true; pos < fileSize; first = false {
-		n, _ := s.log.ReadAt(hb[:], pos)
+		n, _ := s.data().ReadAt(hb[:], pos)
 		if n < iggyproto.MessageHeaderSize {
 			ci.messages++ // a torn header
 			break
@@ -361,7 +365,7 @@ func countMessages(s *segment, pos, fileSize int64) cutInfo {
 		}
 		if !first {
 			msg := make([]byte, h.Size())
-			if _, err := s.log.ReadAt(msg, pos); err == nil && iggyproto.Checksum(msg) == h.Checksum {
+			if _, err := s.data().ReadAt(msg, pos); err == nil && iggyproto.Checksum(msg) == h.Checksum {
 				ci.validAfter++
 				ci.maxOffset = max(ci.maxOffset, h.Offset)
 			}

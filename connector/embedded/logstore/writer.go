@@ -263,9 +263,16 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 	if f := p.fault.Load(); f != nil {
 		write = faultyWrite(*f)
 	}
-	if err := write(act.log, w.iovs, act.size); err != nil {
+	f := act.data()
+	if f == nil { // the first batch of a new partition (segLazy)
+		var err error
+		if f, err = act.createData(); err != nil {
+			return fmt.Errorf("create %s: %w", act.logPath, err)
+		}
+	}
+	if err := write(f, w.iovs, act.size); err != nil {
 		// Cut whatever part of the group reached the file; offsets are reused.
-		if terr := act.log.Truncate(act.size); terr != nil {
+		if terr := f.Truncate(act.size); terr != nil {
 			p.log.LogAttrs(context.Background(), slog.LevelError, "cannot cut failed write",
 				slog.String("segment", act.logPath), slog.Any("err", terr))
 		}
@@ -273,7 +280,7 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 	}
 	var syncErr error
 	if p.opts.Fsync == FsyncAlways {
-		err := fdatasync(act.log)
+		err := fdatasync(f)
 		if err == nil {
 			err = p.syncDirIfDirty()
 		}
@@ -363,7 +370,7 @@ func (p *Partition) syncDirIfDirty() error {
 
 // roll closes act and starts a new active segment at its next offset.
 func (p *Partition) roll(act *segment) (*segment, error) {
-	ns, err := openSegment(p.dir, act.next, true)
+	ns, err := openSegment(p.dir, act.next, segCreate)
 	if err != nil {
 		return nil, fmt.Errorf("rollover: %w", err)
 	}
