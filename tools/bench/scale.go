@@ -89,15 +89,18 @@ func runScale(ctx context.Context, o *options, base string) []Row {
 			return err
 		}
 		m := startMeter()
+		cpu0, _ := procCPU(p.pid())
 		st := time.Now()
 		err = s.createTopic(ctx, stream, "t", uint32(o.scalePartitions))
 		took := time.Since(st)
+		cpu1, _ := procCPU(p.pid())
 		m.stop(r, 0, 0, nil)
 		if err != nil {
 			return err
 		}
 		r.LatencyOf, r.Samples, r.P50us = "one CreateTopic", 1, us(took)
-		r.Notes = append(r.Notes, fmt.Sprintf("one topic of %d partitions in one request", o.scalePartitions))
+		r.Notes = append(r.Notes, fmt.Sprintf("one topic of %d partitions in one request; server CPU %s (user+system)",
+			o.scalePartitions, (cpu1-cpu0).Round(time.Millisecond)))
 		// The reopen row measures the big partition alone.
 		return s.c.DeleteStream(ident(stream))
 	})
