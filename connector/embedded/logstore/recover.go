@@ -85,12 +85,15 @@ func (p *Partition) recover() error {
 			return err
 		}
 		p.segs = append(p.segs, s)
-		// The new name reaches stable storage with the first sync: before
-		// the first Append under FsyncAlways returns (see flush), within
-		// the interval, or on Sync and Close. Syncing here would cost a
-		// directory fsync per partition created, and the segment holds no
+		// A new name (segCreate; segLazy makes it with the first batch)
+		// reaches stable storage with the first sync: before the first
+		// Append under FsyncAlways returns (see flush), within the
+		// interval, or on Sync and Close. Syncing here would cost a
+		// directory fsync per partition, and the segment holds no
 		// acknowledged data until then.
-		p.dirDirty.Store(true)
+		if mode == segCreate {
+			p.dirDirty.Store(true)
+		}
 	}
 	return nil
 }

@@ -269,6 +269,7 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 		if f, err = act.createData(); err != nil {
 			return fmt.Errorf("create %s: %w", act.logPath, err)
 		}
+		p.dirDirty.Store(true) // a new name: synced below under FsyncAlways
 	}
 	if err := write(f, w.iovs, act.size); err != nil {
 		// Cut whatever part of the group reached the file; offsets are reused.
