@@ -170,15 +170,15 @@ func containerTarget(t *testing.T) target {
 		"IGGY_QUIC_ENABLED":      "false",
 		"IGGY_WEBSOCKET_ENABLED": "false",
 	}, nil, func(hc *container.HostConfig) {
-			// What Iggy's Docker documentation asks for: SYS_NICE for
-			// CPU affinity, and io_uring, which Docker's default seccomp
-			// profile blocks. Not its unlimited memlock: raising that
-			// limit is refused where the engine lacks CAP_SYS_RESOURCE
-			// (as on these machines), and since Linux 5.12 io_uring
-			// charges its memory to the cgroup, not to memlock.
-			hc.CapAdd = append(hc.CapAdd, "SYS_NICE")
-			hc.SecurityOpt = append(hc.SecurityOpt, "seccomp=unconfined")
-		})
+		// What Iggy's Docker documentation asks for: SYS_NICE for
+		// CPU affinity, and io_uring, which Docker's default seccomp
+		// profile blocks. Not its unlimited memlock: raising that
+		// limit is refused where the engine lacks CAP_SYS_RESOURCE
+		// (as on these machines), and since Linux 5.12 io_uring
+		// charges its memory to the cgroup, not to memlock.
+		hc.CapAdd = append(hc.CapAdd, "SYS_NICE")
+		hc.SecurityOpt = append(hc.SecurityOpt, "seccomp=unconfined")
+	})
 	cfg := remoteConfig(addr, "iggy", "iggy")
 	// No wait strategy (the image has no health check and no shell):
 	// newRemote retries until Iggy answers, then its ping must too.
