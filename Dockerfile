@@ -33,7 +33,7 @@ EXPOSE 8090/tcp 3000/tcp
 
 # One Iggy Ping over TCP to IGGY_TCP_ADDRESS (0.0.0.0 is reached on
 # loopback); no shell is needed, and none is there.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 \
     CMD ["/usr/local/bin/rustok-iggy", "ping"]
 
 STOPSIGNAL SIGTERM

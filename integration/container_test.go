@@ -37,7 +37,7 @@ const (
 	// containerStartTimeout bounds starting a container until it is
 	// healthy or listening.
 	containerStartTimeout = 2 * time.Minute
-	// healthInterval replaces the image's HEALTHCHECK interval (10s) in
+	// healthInterval replaces the image's HEALTHCHECK interval (5s) in
 	// the suite, so a container is found healthy within a fraction of a
 	// second; the check itself stays the image's `rustok-iggy ping`.
 	healthInterval = 250 * time.Millisecond
