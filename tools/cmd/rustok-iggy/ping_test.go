@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"net"
 	"os"
@@ -106,8 +107,11 @@ func TestPingFailures(t *testing.T) {
 		defer close(release)
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()
-		if _, err := pingIggy(ctx, addr, false); err == nil || ctx.Err() == nil {
-			t.Fatalf("silent server: %v (ctx %v)", err, ctx.Err())
+		// The connection's deadline and ctx's end at the same instant:
+		// either may be the error.
+		_, err := pingIggy(ctx, addr, false)
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("silent server: %v, want a timeout", err)
 		}
 	})
 	t.Run("nothing listening", func(t *testing.T) {
