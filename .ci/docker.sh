@@ -4,8 +4,8 @@
 # and call `docker_throwaway_stop` when done (.ci/run does so from a trap).
 #
 # - Installs Debian's docker.io package when dockerd is missing (CI
-#   machines); its service is not started (policy-rc.d), this script starts
-#   its own daemon.
+#   machines) with service starts denied (policy-rc.d), so the package's
+#   own dockerd never runs; this script starts its own daemon.
 # - The daemon runs as root (it must) with everything in a fresh temporary
 #   directory: --data-root, --exec-root (its containerd's state and socket
 #   too), --pidfile and the API socket; an empty --config-file so the
@@ -23,8 +23,16 @@ docker_throwaway_start() {
 			return 1
 		fi
 		echo "installing docker.io"
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io) >/dev/null ||
-			return 1
+		# The package must not start its own dockerd (default bridge,
+		# iptables): deny service starts unless a policy already does.
+		local policy=/usr/sbin/policy-rc.d added_policy=
+		if [ ! -e "$policy" ]; then
+			printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && added_policy=1
+		fi
+		local rc=0
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io) >/dev/null || rc=$?
+		[ -n "$added_policy" ] && rm -f "$policy"
+		[ "$rc" = 0 ] || return 1
 		command -v dockerd >/dev/null 2>&1 || { echo "docker.sh: dockerd not found after install" >&2; return 1; }
 	fi
 	if [ "$(id -u)" != 0 ]; then
