@@ -102,10 +102,11 @@ docker_throwaway_stop() {
 	if [ -n "${DOCKER_THROWAWAY_DIR:-}" ] && [ -d "$DOCKER_THROWAWAY_DIR" ]; then
 		# vfs layers and container state may still be mounted under the
 		# exec root (shm, netns): unmount before removing.
-		grep -o " $DOCKER_THROWAWAY_DIR/[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do
+		local m
+		for m in $({ grep -o " $DOCKER_THROWAWAY_DIR/[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r); do
 			umount -l "$m" 2>/dev/null || true
 		done
-		rm -rf "$DOCKER_THROWAWAY_DIR"
+		rm -rf "$DOCKER_THROWAWAY_DIR" || echo "docker.sh: could not remove $DOCKER_THROWAWAY_DIR" >&2
 	fi
 	DOCKER_THROWAWAY_DIR=
 }
