@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
 
@@ -126,12 +127,7 @@ func imageTarget(t *testing.T) target {
 		name:        "image",
 		cooperative: true, // the embedded broker behind `serve`
 		newBroker:   func(t testing.TB) core.Broker { return newRemote(t, cfg) },
-		down: func(t testing.TB, b core.Broker) {
-			kill := time.Duration(0)
-			if err := ctr.Stop(context.Background(), &kill); err != nil {
-				t.Fatalf("kill container: %v", err)
-			}
-		},
+		down:        func(t testing.TB, b core.Broker) { killContainer(t, p, ctr) },
 		up: func(t testing.TB, b core.Broker) {
 			ctx, cancel := context.WithTimeout(context.Background(), containerStartTimeout)
 			defer cancel()
@@ -248,6 +244,25 @@ func runHostContainer(t *testing.T, p *testcontainers.DockerProvider, img string
 		t.Fatalf("start %s on the host network: %v", img, err)
 	}
 	return ctr
+}
+
+// killContainer sends SIGKILL to the container's process (a crash, as
+// the serve target's down) and waits until it is no longer running.
+func killContainer(t testing.TB, p *testcontainers.DockerProvider, ctr *testcontainers.DockerContainer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), containerStartTimeout)
+	defer cancel()
+	id := ctr.GetContainerID()
+	// Wait from before the kill, so its exit cannot be missed.
+	wr := p.Client().ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := p.Client().ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "KILL"}); err != nil {
+		t.Fatalf("kill container: %v", err)
+	}
+	select {
+	case <-wr.Result:
+	case err := <-wr.Error:
+		t.Fatalf("wait for the killed container: %v", err)
+	}
 }
 
 // logContainer writes the end of the container's log to the test log.
