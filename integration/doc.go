@@ -9,9 +9,15 @@
 //  2. `rustok-iggy serve`, built once per test binary and run as a separate
 //     process on a loopback port, reached with the remote connector
 //     (always; its failure to build or start fails the tests);
-//  3. a real Apache Iggy server in a container started with
-//     testcontainers-go (image apache/iggy:0.8.0, or IGGY_IMAGE), skipped
-//     with the reason printed when no Docker engine answers;
+//  3. containers started with testcontainers-go on the host network, one
+//     per test on a free loopback port, terminated when it ends: (a) the
+//     rustok-iggy image built from the checkout's Dockerfile (the test
+//     binary builds the static binary and the image; TestImage), killed
+//     and restarted by the restart scenarios; (b) Apache Iggy
+//     (apache/iggy:0.8.0, or IGGY_IMAGE; TestContainer) where that image
+//     is present locally, skipped otherwise since nothing is pulled. Both
+//     are skipped, with the reason, when no Docker engine answers, and
+//     fail then under RUSTOK_CI or CI;
 //  4. any Iggy server named by IGGY_ADDR (host:port; IGGY_USERNAME and
 //     IGGY_PASSWORD, default iggy / iggy), skipped when unset.
 //

@@ -121,10 +121,27 @@ Iggy's [heartbeat] enabled = false): every --heartbeat-interval (5s) each
 client that sent no ping for more than 1.2 intervals is removed (it leaves
 its consumer groups); its next command answers StaleClient (30) and the
 connection is closed. The official SDKs ping every 5s. With --config they
-come from embedded.heartbeat.enabled and embedded.heartbeat.interval.`,
+come from embedded.heartbeat.enabled and embedded.heartbeat.interval.
+
+Iggy 0.8.0's environment variables are read as Iggy's server reads them
+(over --config, under the flags; empty means unset), so the rustok-iggy
+image drops in where apache/iggy runs:
+  IGGY_SYSTEM_PATH                         --data-dir
+  IGGY_TCP_ADDRESS                         --tcp-addr
+  IGGY_TCP_ENABLED                         false is refused (TCP is always on)
+  IGGY_TCP_TLS_ENABLED=true                TLS with IGGY_TCP_TLS_CERT_FILE and
+                                           IGGY_TCP_TLS_KEY_FILE (--tls-cert,
+                                           --tls-key; no self-signed certificate)
+  IGGY_HTTP_ADDRESS                        --http-addr
+  IGGY_HTTP_ENABLED                        false: no HTTP; true without an
+                                           address: 127.0.0.1:3000 as Iggy
+  IGGY_HEARTBEAT_ENABLED, _INTERVAL        --heartbeat, --heartbeat-interval
+  IGGY_CONSUMER_GROUP_REBALANCING_TIMEOUT  --rebalancing-timeout
+  IGGY_SYSTEM_PARTITION_ENFORCE_FSYNC      true: --fsync always; false: interval
+Durations take Iggy's spelling too ("5 s", "1m 30s").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			eff, err := resolveServeOptions(rf.configPath, opts, cmd)
+			eff, err := resolveServeOptions(rf.configPath, opts, cmd, os.LookupEnv)
 			if err != nil {
 				return err
 			}
@@ -164,8 +181,9 @@ come from embedded.heartbeat.enabled and embedded.heartbeat.interval.`,
 }
 
 // resolveServeOptions applies the configuration file (if any) over the
-// defaults, then every flag given on the command line over that.
-func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Command) (serveOptions, error) {
+// defaults, then Iggy's environment variables found by lookupEnv
+// (serveenv.go), then every flag given on the command line over that.
+func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Command, lookupEnv func(string) (string, bool)) (serveOptions, error) {
 	eff := flags
 	if configPath != "" {
 		cfg, err := config.Load(configPath)
@@ -231,6 +249,9 @@ func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Comma
 		}
 	}
 	var errs []error
+	if err := applyIggyEnv(&eff, lookupEnv, cmd.Flags().Changed); err != nil {
+		errs = append(errs, err)
+	}
 	if eff.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir: empty"))
 	}
