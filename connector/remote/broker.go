@@ -353,7 +353,13 @@ func pollVia(ctx context.Context, do func(context.Context, func(*tcp.IggyTcpClie
 		polled, err = fromPolled(pm)
 		return err
 	})
-	return polled, err
+	if err != nil {
+		// do may give up on a request whose goroutine still runs (a
+		// timeout or a cancelled ctx): polled is only ours once do
+		// has returned nil.
+		return core.Polled{}, err
+	}
+	return polled, nil
 }
 
 // fromPolled converts a poll response.
