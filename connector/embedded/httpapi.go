@@ -11,7 +11,8 @@ import (
 // httpserver), for the caller to serve on embedded.http_port. Zero fields
 // of cfg default to this broker's: StateDir to Config.DataDir (the JWT
 // secret and revoked tokens live there), the announced cluster TCP port
-// to the bound listener's. The handler shares the broker with the
+// to the bound listener's, the TCP listener whose settings POST /snapshot
+// reports to this broker's (none without TCPAddr). The handler shares the broker with the
 // in-process API and the TCP listener: what one sends the others poll.
 // It is valid until Close.
 func (b *Broker) HTTPHandler(cfg httpserver.Config) (*httpserver.Handler, error) {
@@ -28,6 +29,9 @@ func (b *Broker) HTTPHandler(cfg httpserver.Config) (*httpserver.Handler, error)
 				cfg.Cluster.IP = host
 			}
 		}
+	}
+	if cfg.TCP == nil {
+		cfg.TCP = b.srv
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = b.log

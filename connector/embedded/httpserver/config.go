@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rustok/rustok-iggy/connector/embedded/server"
 	"github.com/rustok/rustok-iggy/connector/iggyproto"
 )
 
@@ -62,7 +63,12 @@ type Config struct {
 	// Cluster describes the node for GET /cluster/metadata: the TCP and
 	// HTTP addresses announced. Optional.
 	Cluster ClusterInfo
-	// Now is the clock for tokens. Default time.Now.
+	// TCP is the broker's TCP listener, whose settings the server_config
+	// entry of POST /snapshot reports beside the broker's and this
+	// handler's. Optional: without it the entry reports no TCP listener.
+	TCP *server.Server
+	// Now is the clock for tokens and snapshot file names. Default
+	// time.Now.
 	Now func() time.Time
 	// Logger receives warnings; nil discards.
 	Logger *slog.Logger

@@ -19,6 +19,7 @@ func (h *Handler) routes() {
 	m.HandleFunc("GET /cluster/metadata", a(h.getClusterMetadata))
 	m.HandleFunc("GET /clients", a(h.getClients))
 	m.HandleFunc("GET /clients/{client_id}", a(h.getClient))
+	m.HandleFunc("POST /snapshot", a(h.getSnapshot))
 	if h.cfg.Rustok != nil {
 		m.Handle("GET /metrics", h.cfg.Rustok)
 		m.Handle("GET /health", h.cfg.Rustok)

@@ -106,8 +106,63 @@ type snapshotSource struct {
 	diag    broker.Diagnostics
 	server  Config
 	addr    string                // bound address, "" if not listening
+	noTCP   bool                  // no TCP listener: server and addr are unset
+	extra   string                // further server_config sections (SnapshotOptions.Sections)
 	streams func() (string, bool) // visible streams and topics; false without permission
 	now     time.Time
+}
+
+// SnapshotOptions says what a snapshot reports beside the broker: the
+// listeners in front of it. The zero value reports no listener.
+type SnapshotOptions struct {
+	// TCP is the broker's TCP listener, whose settings and bound address
+	// the server_config entry reports. Optional: nil reports the TCP
+	// listener as off.
+	TCP *Server
+	// Sections is further configuration text appended to server_config
+	// after the [tcp] section, as "[name]" lines followed by
+	// "key = value" lines (the HTTP API passes its [http] sections).
+	// Optional.
+	Sections string
+	// Now stamps the entries and server_config. Default time.Now().
+	Now time.Time
+}
+
+// Snapshot builds Iggy 0.8.0's system snapshot for session s of b: the
+// zip archive GetSnapshotFile (11) answers over TCP and POST /snapshot
+// answers over HTTP, one "<type>.txt" entry per requested type, in
+// request order, SnapshotAll standing for every type but SnapshotTest.
+// Like Iggy it needs a logged-in session (the broker's error otherwise)
+// and no permission; the stream listing in resource_usage shows only what
+// s may read. An unknown compression or type, or SnapshotAll beside
+// another type, is InvalidCommand (3); a zip that cannot be written is
+// SnapshotFileCompletionFailed (9000). The TCP server builds its answer
+// from the same parts, so both faces answer the same archive.
+func Snapshot(b *broker.Broker, s *broker.Session, r iggyproto.GetSnapshotFile, opt SnapshotOptions) ([]byte, error) {
+	diag, err := b.Diagnostics(s)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := parseSnapshotRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	src := snapshotSource{diag: diag, noTCP: opt.TCP == nil, extra: opt.Sections, now: opt.Now,
+		streams: (&brokerSession{b: b, s: s}).streamsListing}
+	if src.now.IsZero() {
+		src.now = time.Now()
+	}
+	if opt.TCP != nil {
+		src.server = opt.TCP.cfg
+		if a := opt.TCP.Addr(); a != nil {
+			src.addr = a.String()
+		}
+	}
+	zipped, err := buildSnapshot(plan, src)
+	if err != nil {
+		return nil, iggyproto.Errorf(iggyproto.CodeSnapshotFileCompletionFailed, "snapshot: %v", err)
+	}
+	return zipped, nil
 }
 
 // buildSnapshot writes one "<type>.txt" entry per type of p, in order, to
@@ -322,6 +377,22 @@ func serverConfig(b *strings.Builder, src snapshotSource) {
 	b.WriteString("\n[heartbeat]\n")
 	kv(b, "enabled", c.HeartbeatEnabled)
 	kv(b, "interval", strconv.Quote(c.HeartbeatInterval.String()))
+	if src.noTCP {
+		b.WriteString("\n[tcp]\n")
+		kv(b, "enabled", false)
+	} else {
+		tcpConfig(b, src)
+	}
+	b.WriteString(src.extra)
+	b.WriteString("\n[system]\n")
+	kv(b, "hostname", strconv.Quote(src.diag.Stats.Hostname))
+	kv(b, "os", strconv.Quote(src.diag.Stats.OSName+" "+src.diag.Stats.OSVersion))
+	kv(b, "kernel", strconv.Quote(src.diag.Stats.KernelVersion))
+	kv(b, "server_version", strconv.Quote(src.diag.Stats.ServerVersion))
+}
+
+// tcpConfig prints the TCP listener's settings.
+func tcpConfig(b *strings.Builder, src snapshotSource) {
 	s := src.server
 	b.WriteString("\n[tcp]\n")
 	kv(b, "address", strconv.Quote(s.Addr))
@@ -336,9 +407,4 @@ func serverConfig(b *strings.Builder, src snapshotSource) {
 	kv(b, "write_timeout", strconv.Quote(s.WriteTimeout.String()))
 	kv(b, "max_send_frame", s.MaxSendFrame)
 	kv(b, "max_frame_memory", s.MaxFrameMemory)
-	b.WriteString("\n[system]\n")
-	kv(b, "hostname", strconv.Quote(src.diag.Stats.Hostname))
-	kv(b, "os", strconv.Quote(src.diag.Stats.OSName+" "+src.diag.Stats.OSVersion))
-	kv(b, "kernel", strconv.Quote(src.diag.Stats.KernelVersion))
-	kv(b, "server_version", strconv.Quote(src.diag.Stats.ServerVersion))
 }

@@ -343,7 +343,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 	)
 	if o.HTTPAddr != "" {
 		probe = newBrokerProbe(b, o.DataDir, tcpURL)
-		if web, err = startHTTP(o.HTTPAddr, probe, tlsCfg, srv.Addr(), logger); err != nil {
+		if web, err = startHTTP(o.HTTPAddr, probe, tlsCfg, srv, logger); err != nil {
 			probe.close()
 			_ = srv.Close()
 			_ = b.Close()
@@ -405,13 +405,13 @@ type webServer struct {
 
 // startHTTP binds addr and serves /health, /metrics and /ping for the
 // probe's broker on a goroutine that shutdown stops and waits for.
-func startHTTP(addr string, p *brokerProbe, tlsCfg *tls.Config, tcpAddr *net.TCPAddr, logger *slog.Logger) (*webServer, error) {
+func startHTTP(addr string, p *brokerProbe, tlsCfg *tls.Config, tcp *server.Server, logger *slog.Logger) (*webServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--http-addr: %w", err)
 	}
 	rustok := httpapi.New(httpapi.Config{Health: p.Health, Gatherer: serveRegistry(p), Logger: logger})
-	h, scheme, err := iggyHTTP(p, rustok, tlsCfg, tcpAddr, ln.Addr(), logger)
+	h, scheme, err := iggyHTTP(p, rustok, tlsCfg, tcp, ln.Addr(), logger)
 	if err != nil {
 		_ = ln.Close()
 		return nil, err

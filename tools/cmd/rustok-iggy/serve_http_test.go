@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
@@ -169,6 +170,32 @@ func TestServeHTTPEndpoints(t *testing.T) {
 	}
 	if code, _, _ := fetch(t, base+"/streams"); code != 401 {
 		t.Fatalf("GET /streams without a token = %d, want 401", code)
+	}
+	// POST /snapshot reports serve's TCP listener, as GetSnapshotFile does.
+	req, _ = http.NewRequest("POST", base+"/snapshot", strings.NewReader(`{"compression":"Stored","snapshot_types":["ServerConfig"]}`))
+	req.Header.Set("Authorization", "Bearer "+ident.AccessToken.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zb, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("POST /snapshot = %d %s", resp.StatusCode, zb)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(zb), int64(len(zb)))
+	if err != nil || len(zr.File) != 1 || zr.File[0].Name != "server_config.txt" {
+		t.Fatalf("snapshot zip: %v %v", err, zr)
+	}
+	rc, err := zr.File[0].Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgText, _ := io.ReadAll(rc)
+	_ = rc.Close()
+	if !strings.Contains(string(cfgText), `bound_address = "`+tcpAddr+`"`) || !strings.Contains(string(cfgText), "[http]") {
+		t.Fatalf("server_config.txt:\n%s", cfgText)
 	}
 
 	code, ct, body := fetch(t, base+"/health")
