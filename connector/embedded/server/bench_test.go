@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"encoding/binary"
+	"io"
 	"net"
 	"slices"
 	"testing"
@@ -117,4 +119,81 @@ func BenchmarkRawSendBatch(b *testing.B) {
 	for b.Loop() {
 		send(frame)
 	}
+}
+
+// rawBenchConn dials the server of e, logs in as root and returns the
+// connection with a function that sends one prebuilt frame and reads its
+// response into a reused buffer (failing on a non-zero status).
+func rawBenchConn(b *testing.B, e *testEnv) func(frame []byte) []byte {
+	c, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Close() })
+	var hdr [8]byte
+	var buf []byte
+	send := func(frame []byte) []byte {
+		if _, err := c.Write(frame); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+			b.Fatal(err)
+		}
+		if st := binary.LittleEndian.Uint32(hdr[:4]); st != 0 {
+			b.Fatalf("status %d", st)
+		}
+		n := int(binary.LittleEndian.Uint32(hdr[4:]))
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(c, buf); err != nil {
+			b.Fatal(err)
+		}
+		return buf
+	}
+	login, err := iggyproto.AppendRequest(nil, iggyproto.LoginUser{Username: rootUser, Password: rootPass})
+	if err != nil {
+		b.Fatal(err)
+	}
+	send(login)
+	return send
+}
+
+// BenchmarkRawPoll polls 1000 messages of 1 KiB per request from a
+// prebuilt frame over a raw connection, reading the answer into a reused
+// buffer: the server and broker cost of a poll without the SDK's decoding.
+func BenchmarkRawPoll(b *testing.B) {
+	e := newEnvFsync(b, logstore.FsyncInterval)
+	mkTopic(b, e.root(b), "bench", "t", 1)
+	send := rawBenchConn(b, e)
+	const n = 1000
+	var batch []byte
+	for i := range n {
+		batch = iggyproto.AppendMessage(batch, [16]byte{}, 1, bytes.Repeat([]byte{byte(i)}, 1024), nil)
+	}
+	frame, err := iggyproto.AppendRequest(nil, iggyproto.SendMessages{Stream: iggyproto.NumericID(0), Topic: iggyproto.NumericID(0),
+		Partitioning: iggyproto.PartitionIDPartitioning(0), Count: n, Messages: batch})
+	if err != nil {
+		b.Fatal(err)
+	}
+	send(frame)
+	poll, err := iggyproto.AppendRequest(nil, iggyproto.PollMessages{
+		Consumer: iggyproto.Consumer{Kind: iggyproto.ConsumerSingle, ID: iggyproto.NumericID(1)},
+		Stream:   iggyproto.NumericID(0), Topic: iggyproto.NumericID(0),
+		Partition: iggyproto.SomePartition(0),
+		Strategy:  iggyproto.PollingStrategy{Kind: iggyproto.PollOffset, Value: 0},
+		Count:     n,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(n * 1024)
+	for b.Loop() {
+		resp := send(poll)
+		if h, _, err := iggyproto.DecodePollResponse(resp); err != nil || h.Count != n {
+			b.Fatalf("poll: %d messages, %v", h.Count, err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "msgs/s")
 }
