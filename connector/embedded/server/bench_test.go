@@ -15,7 +15,20 @@ import (
 )
 
 // Benchmarks drive the server with the official Go SDK over loopback, the
-// broker using its default fsync policy (interval).
+// broker using its default fsync policy (interval). On a shared machine the
+// wall time is noisy; cpu-µs/op (the whole process: client, server and
+// broker) is the steadier figure to compare.
+
+// cpuMeter starts measuring the process CPU time; the function it returns,
+// called after the loop, reports it per operation as cpu-µs/op.
+func cpuMeter(b *testing.B) func() {
+	start := processCPU(b)
+	return func() {
+		if d := processCPU(b) - start; d > 0 && b.N > 0 {
+			b.ReportMetric(float64(d.Nanoseconds())/1e3/float64(b.N), "cpu-µs/op")
+		}
+	}
+}
 
 // BenchmarkSDKSendBatch sends batches of 1000 messages of 1 KiB to one
 // partition: MB/s (payload) and msgs/s.
@@ -31,11 +44,13 @@ func BenchmarkSDKSendBatch(b *testing.B) {
 	b.SetBytes(n * size)
 	b.ResetTimer()
 	start := time.Now()
+	stop := cpuMeter(b)
 	for b.Loop() {
 		if err := cli.SendMessages(nid(s), nid(tp), iggcon.PartitionId(0), batch); err != nil {
 			b.Fatal(err)
 		}
 	}
+	stop()
 	b.ReportMetric(float64(b.N*n)/time.Since(start).Seconds(), "msgs/s")
 }
 
@@ -48,6 +63,7 @@ func BenchmarkSDKSendRoundTrip(b *testing.B) {
 	msg := []iggcon.IggyMessage{must(iggcon.NewIggyMessage(bytes.Repeat([]byte{'x'}, 1024)))(b)}
 	lat := make([]time.Duration, 0, 1<<16)
 	b.ResetTimer()
+	stop := cpuMeter(b)
 	for b.Loop() {
 		t0 := time.Now()
 		if err := cli.SendMessages(nid(s), nid(tp), iggcon.PartitionId(0), msg); err != nil {
@@ -55,6 +71,7 @@ func BenchmarkSDKSendRoundTrip(b *testing.B) {
 		}
 		lat = append(lat, time.Since(t0))
 	}
+	stop()
 	slices.Sort(lat)
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) }
 	b.ReportMetric(pct(0.50), "p50-µs")
@@ -74,12 +91,14 @@ func BenchmarkSDKPoll(b *testing.B) {
 	ok(b, cli.SendMessages(nid(s), nid(tp), iggcon.PartitionId(0), batch))
 	b.SetBytes(n * size)
 	b.ResetTimer()
+	stop := cpuMeter(b)
 	for b.Loop() {
 		got, err := cli.PollMessages(nid(s), nid(tp), iggcon.DefaultConsumer(), iggcon.FirstPollingStrategy(), n, false, ptr(uint32(0)))
 		if err != nil || len(got.Messages) != n {
 			b.Fatal(err)
 		}
 	}
+	stop()
 }
 
 // BenchmarkRawSendBatch sends the same 1000 x 1 KiB batch as
@@ -116,9 +135,11 @@ func BenchmarkRawSendBatch(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.SetBytes(1000 * 1024)
+	stop := cpuMeter(b)
 	for b.Loop() {
 		send(frame)
 	}
+	stop()
 }
 
 // rawBenchConn dials the server of e, logs in as root and returns the
@@ -189,11 +210,13 @@ func BenchmarkRawPoll(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.SetBytes(n * 1024)
+	stop := cpuMeter(b)
 	for b.Loop() {
 		resp := send(poll)
 		if h, _, err := iggyproto.DecodePollResponse(resp); err != nil || h.Count != n {
 			b.Fatalf("poll: %d messages, %v", h.Count, err)
 		}
 	}
+	stop()
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "msgs/s")
 }

@@ -66,6 +66,13 @@ type conn struct {
 	parts []*[]byte // the current frame's chunks, back to chunks after it
 	held  int64     // bytes of the memory budget the current frame holds
 	out   []byte    // response payload buffer, reused while small
+
+	// vectored: responses with a big tail go out in one writev (plain TCP
+	// only; TLS writes through bw).
+	vectored bool
+	hdr      [8]byte   // response header of a vectored write
+	iov      [3][]byte // backing array of vec
+	vec      net.Buffers
 }
 
 // refusal is a frame refused from its header alone: answered with status,
@@ -87,15 +94,17 @@ func newConn(s *Server, nc net.Conn) *conn {
 	if d := s.cfg.LoginTimeout; d > 0 {
 		loginBy = time.Now().Add(d)
 	}
+	_, plain := nc.(*net.TCPConn)
 	return &conn{
-		srv:     s,
-		nc:      nc,
-		remote:  remote,
-		ip:      ip,
-		loginBy: loginBy,
-		br:      bufio.NewReaderSize(nc, bufSize),
-		bw:      bufio.NewWriterSize(nc, bufSize),
-		log:     s.log.With("remote", remote),
+		vectored: plain,
+		srv:      s,
+		nc:       nc,
+		remote:   remote,
+		ip:       ip,
+		loginBy:  loginBy,
+		br:       bufio.NewReaderSize(nc, bufSize),
+		bw:       bufio.NewWriterSize(nc, bufSize),
+		log:      s.log.With("remote", remote),
 	}
 }
 
@@ -263,6 +272,9 @@ func (c *conn) serveOne(sess session) bool {
 	}
 	ok := c.writeResponse(0, resp)
 	c.releaseOut(resp.head)
+	if resp.pooledTail {
+		bigBufs.put(resp.tail)
+	}
 	return ok
 }
 
@@ -372,10 +384,25 @@ func (c *conn) releaseOut(resp []byte) {
 }
 
 // writeResponse writes one response frame and flushes it. It reports
-// whether the connection is still usable.
+// whether the connection is still usable. A big tail (polled messages) is
+// not copied: header, head and tail go out in one writev.
 func (c *conn) writeResponse(status iggyproto.Code, r reply) bool {
 	if d := c.srv.cfg.WriteTimeout; d > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
+	}
+	if c.vectored && len(r.tail) >= bufSize && c.bw.Buffered() == 0 {
+		binary.LittleEndian.PutUint32(c.hdr[0:4], uint32(status))
+		binary.LittleEndian.PutUint32(c.hdr[4:8], uint32(r.size()))
+		c.iov = [3][]byte{c.hdr[:], r.head, r.tail}
+		c.vec = c.iov[:]
+		_, err := c.vec.WriteTo(c.nc)
+		c.iov = [3][]byte{}
+		c.vec = nil
+		if err != nil {
+			c.log.Debug("write failed; closing", "err", err)
+			return false
+		}
+		return true
 	}
 	var hdr [8]byte
 	binary.LittleEndian.PutUint32(hdr[0:4], uint32(status))

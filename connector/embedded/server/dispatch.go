@@ -42,6 +42,9 @@ type brokerSession struct {
 	// order of checks for SendMessages (Iggy answers 40 before looking at
 	// the body); the broker enforces authentication itself.
 	loggedIn bool
+	// lastPoll is the size of the last PollMessages answer's messages: the
+	// size of pooled buffer the next poll asks for.
+	lastPoll int
 }
 
 func (bs *brokerSession) close() { bs.b.CloseSession(bs.s) }
@@ -186,6 +189,9 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 		_, err := b.Send(s, r.Stream, r.Topic, partitioningOf(r.Partitioning), r.Messages)
 		return reply{}, err
 	case iggyproto.PollMessages:
+		// The messages are read into a pooled buffer (the size of this
+		// connection's last answer), back to the pool once written.
+		buf := bigBufs.get(bs.lastPoll)
 		res, err := b.Poll(s, broker.PollRequest{
 			Consumer:    consumerOf(r.Consumer),
 			Stream:      r.Stream,
@@ -194,12 +200,19 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 			Strategy:    broker.PollStrategy{Kind: broker.PollKind(r.Strategy.Kind), Value: r.Strategy.Value},
 			Count:       r.Count,
 			AutoCommit:  r.AutoCommit,
+			Buf:         buf,
 		})
 		if err != nil {
+			bigBufs.put(buf)
 			return reply{}, err
 		}
+		bs.lastPoll = len(res.Messages)
 		head := iggyproto.AppendPollHead(out, iggyproto.PollHead{PartitionID: res.PartitionID, CurrentOffset: res.CurrentOffset, Count: res.Count})
-		return reply{head: head, tail: res.Messages}, nil
+		tail := res.Messages
+		if tail == nil {
+			tail = buf[:0] // nothing read: the buffer still goes back
+		}
+		return reply{head: head, tail: tail, pooledTail: true}, nil
 	case iggyproto.GetConsumerOffset:
 		o, found, err := b.GetOffset(s, consumerOf(r.Consumer), r.Stream, r.Topic, optPartition(r.Partition))
 		if err != nil {
