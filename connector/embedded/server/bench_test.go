@@ -220,3 +220,44 @@ func BenchmarkRawPoll(b *testing.B) {
 	stop()
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// BenchmarkRawSmallRequests sends the requests of the end-to-end scenario
+// over raw connections: one 1 KiB message per SendMessages, and a
+// PollMessages at the end of the partition (nothing new: the 16-byte
+// answer a caught-up consumer gets most of the time).
+func BenchmarkRawSmallRequests(b *testing.B) {
+	e := newEnvFsync(b, logstore.FsyncInterval)
+	mkTopic(b, e.root(b), "bench", "t", 1)
+	send := rawBenchConn(b, e)
+	one, err := iggyproto.AppendRequest(nil, iggyproto.SendMessages{Stream: iggyproto.NumericID(0), Topic: iggyproto.NumericID(0),
+		Partitioning: iggyproto.PartitionIDPartitioning(0), Count: 1,
+		Messages: iggyproto.AppendMessage(nil, [16]byte{}, 1, bytes.Repeat([]byte{'x'}, 1024), nil)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	send(one)
+	b.Run("send", func(b *testing.B) {
+		stop := cpuMeter(b)
+		for b.Loop() {
+			send(one)
+		}
+		stop()
+	})
+	b.Run("poll-empty", func(b *testing.B) {
+		poll, err := iggyproto.AppendRequest(nil, iggyproto.PollMessages{
+			Consumer: iggyproto.Consumer{Kind: iggyproto.ConsumerSingle, ID: iggyproto.NumericID(1)},
+			Stream:   iggyproto.NumericID(0), Topic: iggyproto.NumericID(0), Partition: iggyproto.SomePartition(0),
+			Strategy: iggyproto.PollingStrategy{Kind: iggyproto.PollOffset, Value: 1 << 40}, Count: 1000,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		stop := cpuMeter(b)
+		for b.Loop() {
+			if resp := send(poll); len(resp) != iggyproto.PollHeadSize {
+				b.Fatalf("%d bytes", len(resp))
+			}
+		}
+		stop()
+	})
+}

@@ -294,8 +294,10 @@ func (c *conn) call(sess session, code uint32, payload []byte) (resp reply, err 
 // smallFrame bytes lands in the connection's own buffer; a bigger one is
 // read in chunks of chunkSize, each charged to the server's memory budget
 // before it is read (waiting for budget until frameBy, which stops reading
-// the socket meanwhile), then assembled. So the memory a frame holds is
-// what arrived of it, never its declared length. I/O errors are returned
+// the socket meanwhile): straight into a pooled buffer when bigBufs has
+// one big enough, else into pooled chunks assembled at the end. So the
+// memory a frame makes the server allocate is what arrived of it, never
+// its declared length. I/O errors are returned
 // as they are (the connection is over). A frame refused from its header
 // (length below 4, over its limit, or over smallFrame before login) comes
 // back as a *refusal, with its payload unread. Call releaseReq after.
@@ -322,26 +324,39 @@ func (c *conn) readFrame(frameBy time.Time) (uint32, []byte, error) {
 		return 0, nil, &refusal{status: iggyproto.CodeUnauthenticated,
 			err: fmt.Errorf("%s payload of %d bytes before login (limit %d)", h.Command, n, smallFrame)}
 	}
+	// A pooled buffer big enough (memory that exists already) takes the
+	// payload as it arrives; otherwise it is read into chunks and
+	// assembled. Either way each chunk is charged before it is read.
+	direct := bigBufs.get(n)
+	if direct != nil {
+		c.big = direct[:n]
+	}
 	for rest := n; rest > 0; {
 		k := min(rest, chunkSize)
 		if err := c.srv.budget.acquire(int64(k), frameBy, c.srv.kill); err != nil {
 			return 0, nil, fmt.Errorf("%s payload of %d bytes, %d received: %w", h.Command, n, n-rest, err)
 		}
 		c.held += int64(k)
-		part := chunks.Get().(*[]byte)
-		c.parts = append(c.parts, part)
-		if _, err := io.ReadFull(c.br, (*part)[:k]); err != nil {
+		var dst []byte
+		if direct != nil {
+			dst = c.big[n-rest : n-rest+k]
+		} else {
+			part := chunks.Get().(*[]byte)
+			c.parts = append(c.parts, part)
+			dst = (*part)[:k]
+		}
+		if _, err := io.ReadFull(c.br, dst); err != nil {
 			return 0, nil, unexpected(err)
 		}
 		rest -= k
 	}
+	if direct != nil {
+		return uint32(h.Command), c.big, nil
+	}
 	if len(c.parts) == 1 {
 		return uint32(h.Command), (*c.parts[0])[:n], nil
 	}
-	buf := bigBufs.get(n)
-	if buf == nil {
-		buf = make([]byte, 0, n)
-	}
+	buf := make([]byte, 0, n)
 	for _, part := range c.parts {
 		buf = append(buf, (*part)[:min(chunkSize, n-len(buf))]...)
 		chunks.Put(part)
