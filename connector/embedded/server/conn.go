@@ -62,7 +62,7 @@ type conn struct {
 	loginBy time.Time // deadline to log in while !authed; zero: none
 
 	req   []byte    // small request payload buffer, reused (at most smallFrame)
-	big   []byte    // the current frame's assembled payload, back to bigBufs after it
+	big   *[]byte   // the current frame's whole payload, back to bigBufs after it
 	parts []*[]byte // the current frame's chunks, back to chunks after it
 	held  int64     // bytes of the memory budget the current frame holds
 	out   []byte    // response payload buffer, reused while small
@@ -70,8 +70,9 @@ type conn struct {
 	// vectored: responses with a big tail go out in one writev (plain TCP
 	// only; TLS writes through bw).
 	vectored bool
-	hdr      [8]byte   // response header of a vectored write
-	iov      [3][]byte // backing array of vec
+	hdr      [8]byte                           // response header being written
+	rhdr     [iggyproto.RequestHeaderSize]byte // request header being read
+	iov      [3][]byte                         // backing array of vec
 	vec      net.Buffers
 }
 
@@ -272,9 +273,7 @@ func (c *conn) serveOne(sess session) bool {
 	}
 	ok := c.writeResponse(0, resp)
 	c.releaseOut(resp.head)
-	if resp.pooledTail {
-		bigBufs.put(resp.tail)
-	}
+	bigBufs.put(resp.tailBuf)
 	return ok
 }
 
@@ -302,10 +301,11 @@ func (c *conn) call(sess session, code uint32, payload []byte) (resp reply, err 
 // (length below 4, over its limit, or over smallFrame before login) comes
 // back as a *refusal, with its payload unread. Call releaseReq after.
 func (c *conn) readFrame(frameBy time.Time) (uint32, []byte, error) {
-	h, err := iggyproto.ReadRequestHeader(c.br)
-	if err != nil {
+	// Into the connection's own array: a local one would escape.
+	if _, err := io.ReadFull(c.br, c.rhdr[:]); err != nil {
 		return 0, nil, unexpected(err)
 	}
+	h := iggyproto.DecodeRequestHeader(c.rhdr)
 	if err := iggyproto.CheckRequestHeader(h, iggyproto.Limits{MaxSendPayload: c.srv.cfg.MaxSendFrame}); err != nil {
 		return 0, nil, &refusal{status: iggyproto.CodeOf(err), err: err}
 	}
@@ -327,9 +327,9 @@ func (c *conn) readFrame(frameBy time.Time) (uint32, []byte, error) {
 	// A pooled buffer big enough (memory that exists already) takes the
 	// payload as it arrives; otherwise it is read into chunks and
 	// assembled. Either way each chunk is charged before it is read.
-	direct := bigBufs.get(n)
-	if direct != nil {
-		c.big = direct[:n]
+	var direct []byte
+	if c.big = bigBufs.get(n); c.big != nil {
+		direct = (*c.big)[:n]
 	}
 	for rest := n; rest > 0; {
 		k := min(rest, chunkSize)
@@ -339,7 +339,7 @@ func (c *conn) readFrame(frameBy time.Time) (uint32, []byte, error) {
 		c.held += int64(k)
 		var dst []byte
 		if direct != nil {
-			dst = c.big[n-rest : n-rest+k]
+			dst = direct[n-rest : n-rest+k]
 		} else {
 			part := chunks.Get().(*[]byte)
 			c.parts = append(c.parts, part)
@@ -351,7 +351,7 @@ func (c *conn) readFrame(frameBy time.Time) (uint32, []byte, error) {
 		rest -= k
 	}
 	if direct != nil {
-		return uint32(h.Command), c.big, nil
+		return uint32(h.Command), direct, nil
 	}
 	if len(c.parts) == 1 {
 		return uint32(h.Command), (*c.parts[0])[:n], nil
@@ -362,7 +362,7 @@ func (c *conn) readFrame(frameBy time.Time) (uint32, []byte, error) {
 		chunks.Put(part)
 	}
 	c.parts = c.parts[:0]
-	c.big = buf
+	c.big = &buf
 	return uint32(h.Command), buf, nil
 }
 
@@ -381,10 +381,8 @@ func (c *conn) releaseReq() {
 		chunks.Put(part)
 	}
 	c.parts = c.parts[:0]
-	if c.big != nil {
-		bigBufs.put(c.big)
-		c.big = nil
-	}
+	bigBufs.put(c.big)
+	c.big = nil
 	c.srv.budget.release(c.held)
 	c.held = 0
 }
@@ -405,9 +403,9 @@ func (c *conn) writeResponse(status iggyproto.Code, r reply) bool {
 	if d := c.srv.cfg.WriteTimeout; d > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
 	}
+	binary.LittleEndian.PutUint32(c.hdr[0:4], uint32(status))
+	binary.LittleEndian.PutUint32(c.hdr[4:8], uint32(r.size()))
 	if c.vectored && len(r.tail) >= bufSize && c.bw.Buffered() == 0 {
-		binary.LittleEndian.PutUint32(c.hdr[0:4], uint32(status))
-		binary.LittleEndian.PutUint32(c.hdr[4:8], uint32(r.size()))
 		c.iov = [3][]byte{c.hdr[:], r.head, r.tail}
 		c.vec = c.iov[:]
 		_, err := c.vec.WriteTo(c.nc)
@@ -419,10 +417,7 @@ func (c *conn) writeResponse(status iggyproto.Code, r reply) bool {
 		}
 		return true
 	}
-	var hdr [8]byte
-	binary.LittleEndian.PutUint32(hdr[0:4], uint32(status))
-	binary.LittleEndian.PutUint32(hdr[4:8], uint32(r.size()))
-	_, _ = c.bw.Write(hdr[:])
+	_, _ = c.bw.Write(c.hdr[:])
 	_, _ = c.bw.Write(r.head)
 	_, _ = c.bw.Write(r.tail)
 	if err := c.bw.Flush(); err != nil {

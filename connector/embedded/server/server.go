@@ -199,9 +199,9 @@ type session interface {
 // head).
 type reply struct {
 	head, tail []byte
-	// pooledTail: tail's buffer came from bigBufs and goes back there once
-	// the response is written.
-	pooledTail bool
+	// tailBuf, if not nil, holds tail's buffer: it goes back to bigBufs
+	// once the response is written.
+	tailBuf *[]byte
 }
 
 func (r reply) size() int { return len(r.head) + len(r.tail) }
