@@ -39,6 +39,10 @@ type writer struct {
 	iovs   [][]byte
 	pend   []indexEntry
 	idxBuf []byte
+	// prealloc is the end of the blocks reserved in act (prealloc.go); 0
+	// when none are known. noPrealloc: the filesystem refused.
+	prealloc   int64
+	noPrealloc bool
 }
 
 func (w *writer) init(p *Partition, act *segment, seed [32]byte) {
@@ -286,12 +290,14 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 	if len(w.iovs) == 0 {
 		return nil
 	}
+	p.preallocate(act, end)
 	write := w.write
 	if f := p.fault.Load(); f != nil {
 		write = faultyWrite(*f)
 	}
 	if err := write(act.log, w.iovs, act.size); err != nil {
 		// Cut whatever part of the group reached the file; offsets are reused.
+		w.prealloc = 0 // the cut may free the reserve too
 		if terr := act.log.Truncate(act.size); terr != nil {
 			p.log.LogAttrs(context.Background(), slog.LevelError, "cannot cut failed write",
 				slog.String("segment", act.logPath), slog.Any("err", terr))
@@ -366,6 +372,7 @@ func (p *Partition) roll(act *segment) (*segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rollover: %w", err)
 	}
+	p.releaseReserve(act)
 	switch p.opts.Fsync {
 	case FsyncAlways:
 		err = errors.Join(fdatasync(act.idx), syncDir(p.lock))
