@@ -16,7 +16,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # restarted `rustok-iggy serve` process is a separate step without it.
 WATERMILL_RECONNECT = $(GO) test -count=1 -timeout 5m -run '^TestWatermillReconnect$$' ./integration/
 
-.PHONY: test vet fmt fmt-check lint staticcheck bench charts bench-full integration demo tidy
+.PHONY: test vet fmt fmt-check lint staticcheck bench charts bench-full integration demo tidy image example-images
 
 test: fmt-check vet
 	$(GO) test $(RACE) -timeout $(TIMEOUT) $(TESTFLAGS) $(PKGS)
@@ -61,3 +61,28 @@ demo:
 
 tidy:
 	for m in $(MODULES); do (cd $$m && $(GO) mod tidy); done
+
+# Container images, FROM scratch: a static binary (CGO_ENABLED=0) built
+# here is copied into a staging directory under bin/ with the Dockerfile,
+# which is the build context; nothing is pulled. `make image` is the broker
+# (rustok-iggy serve, Dockerfile); `make example-images` adds the fx example
+# application (examples/fxapp.Dockerfile) that examples/docker-compose.yml
+# runs beside it. The integration suite builds the broker image the same
+# way by itself (integration/container_test.go).
+DOCKER       ?= docker
+IMAGE        ?= rustok-iggy:dev
+FXAPP_IMAGE  ?= rustok-iggy-fxapp:dev
+STATIC_BUILD  = CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w'
+
+image:
+	rm -rf bin/image && mkdir -p bin/image/data
+	$(STATIC_BUILD) -o bin/image/rustok-iggy ./tools/cmd/rustok-iggy
+	cp Dockerfile bin/image/Dockerfile
+	$(DOCKER) build -t $(IMAGE) bin/image
+
+example-images: image
+	rm -rf bin/fxapp-image && mkdir -p bin/fxapp-image
+	$(STATIC_BUILD) -o bin/fxapp-image/fxapp ./adapters/examples/fxapp
+	cp examples/fxapp.Dockerfile bin/fxapp-image/Dockerfile
+	cp examples/docker-fxapp.yaml bin/fxapp-image/events.yaml
+	$(DOCKER) build -t $(FXAPP_IMAGE) bin/fxapp-image

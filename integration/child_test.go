@@ -45,6 +45,8 @@ func childMain(role string) int {
 	switch role {
 	case roleConsumer:
 		err = runConsumer()
+	case roleOutboxRelay:
+		err = runOutboxRelay()
 	default:
 		err = fmt.Errorf("unknown child role %q", role)
 	}

@@ -368,17 +368,23 @@ type childProc struct {
 
 func startChild(t *testing.T, env []string) *childProc {
 	t.Helper()
+	return startChildRole(t, roleConsumer, env)
+}
+
+// startChildRole re-executes this binary in a child role (see childMain).
+func startChildRole(t *testing.T, role string, env []string) *childProc {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &childProc{t: t, out: newTailBuffer(64 << 10), done: make(chan struct{})}
 	c.cmd = exec.Command(exe, "-test.run=^$")
-	c.cmd.Env = append(append(os.Environ(), envChild+"="+roleConsumer), env...)
+	c.cmd.Env = append(append(os.Environ(), envChild+"="+role), env...)
 	c.cmd.Stdout, c.cmd.Stderr = c.out, c.out
 	c.cmd.WaitDelay = 5 * time.Second
 	if err := c.cmd.Start(); err != nil {
-		t.Fatalf("start consumer child: %v", err)
+		t.Fatalf("start %s child: %v", role, err)
 	}
 	go func() {
 		c.waitErr = c.cmd.Wait()
@@ -387,7 +393,7 @@ func startChild(t *testing.T, env []string) *childProc {
 	t.Cleanup(func() {
 		c.kill()
 		if c.out.raced() {
-			t.Errorf("consumer child reported a data race:\n%s", c.out)
+			t.Errorf("child reported a data race:\n%s", c.out)
 		}
 	})
 	return c
@@ -414,9 +420,9 @@ func (c *childProc) stop() {
 	case <-c.done:
 	case <-timer.C:
 		c.kill()
-		c.t.Fatalf("consumer did not exit within 60s of SIGTERM\n%s", c.out)
+		c.t.Fatalf("child did not exit within 60s of SIGTERM\n%s", c.out)
 	}
 	if c.waitErr != nil {
-		c.t.Fatalf("consumer after SIGTERM: %v, want exit status 0\n%s", c.waitErr, c.out)
+		c.t.Fatalf("child after SIGTERM: %v, want exit status 0\n%s", c.waitErr, c.out)
 	}
 }

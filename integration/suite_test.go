@@ -19,6 +19,10 @@ func TestEmbedded(t *testing.T) { runSuite(t, embeddedTarget()) }
 // TestServe runs the suite against `rustok-iggy serve` over TCP.
 func TestServe(t *testing.T) { runSuite(t, serveTarget(t)) }
 
+// TestImage runs the suite against the rustok-iggy image built from the
+// checkout, in a container on the host network.
+func TestImage(t *testing.T) { runSuite(t, imageTarget(t)) }
+
 // TestContainer runs the suite against Apache Iggy in a container.
 func TestContainer(t *testing.T) { runSuite(t, containerTarget(t)) }
 
@@ -28,6 +32,9 @@ func TestIggyAddr(t *testing.T) { runSuite(t, envTarget(t)) }
 // TestServeConformance runs the stream port's conformance suite through
 // the remote connector against `rustok-iggy serve`.
 func TestServeConformance(t *testing.T) { runConformance(t, serveTarget(t)) }
+
+// TestImageConformance runs it against the image built from the checkout.
+func TestImageConformance(t *testing.T) { runConformance(t, imageTarget(t)) }
 
 // TestContainerConformance runs it against Apache Iggy in a container.
 func TestContainerConformance(t *testing.T) { runConformance(t, containerTarget(t)) }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/rustok/rustok-iggy/core/coretest"
 	"github.com/rustok/rustok-iggy/transport"
 	"github.com/rustok/rustok-iggy/transport/transporttest"
 )
@@ -86,12 +87,15 @@ func TestPartitionNotPolledWhileBusy(t *testing.T) {
 	// of partition 0 while its batch is held.
 	var polls [2]atomic.Int32
 	enough := make(chan struct{})
-	hook := func(p uint32) {
-		if polls[p].Add(1) == 3 && p == 1 {
+	b.SetHooks(coretest.Hooks{Poll: func(_ context.Context, c coretest.PollCall) error {
+		if c.Group == "" || c.Partition == nil {
+			return nil
+		}
+		if p := *c.Partition; polls[p].Add(1) == 3 && p == 1 {
 			close(enough)
 		}
-	}
-	b.pollHook.Store(&hook)
+		return nil
+	}})
 	select {
 	case <-enough:
 	case <-timeout:

@@ -7,82 +7,41 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/rustok/rustok-iggy/core"
+	"github.com/rustok/rustok-iggy/core/coretest"
 	"github.com/rustok/rustok-iggy/transport"
 	"github.com/rustok/rustok-iggy/transport/transporttest"
 )
 
-// longPollBroker is the fake broker as a core.LongPoller: an empty member
-// poll with MaxWait waits for the next Send (or MaxWait, or ctx), then
-// polls again. It records the MaxWait values members asked for.
+// longPollBroker is the fake broker as a core.LongPoller (an empty member
+// poll with MaxWait waits for the next Send, MaxWait or ctx), recording
+// the MaxWait values member polls asked for and signalling waiting when
+// one asks for a wait.
 type longPollBroker struct {
 	*fakeBroker
-	mu       sync.Mutex
-	appended chan struct{} // closed and replaced by each Send
-	waits    map[time.Duration]int
-	waiting  chan struct{} // signalled when a poll starts waiting
+	mu      sync.Mutex
+	waits   map[time.Duration]int
+	waiting chan struct{}
 }
 
 func newLongPollBroker() *longPollBroker {
-	return &longPollBroker{fakeBroker: newFakeBroker(), appended: make(chan struct{}), waits: map[time.Duration]int{}, waiting: make(chan struct{}, 1)}
-}
-
-func (b *longPollBroker) LongPoll() bool { return true }
-
-func (b *longPollBroker) Send(ctx context.Context, stream, topic string, p core.Partitioning, msgs []core.Message) error {
-	err := b.fakeBroker.Send(ctx, stream, topic, p, msgs)
-	b.mu.Lock()
-	close(b.appended)
-	b.appended = make(chan struct{})
-	b.mu.Unlock()
-	return err
-}
-
-func (b *longPollBroker) JoinGroup(ctx context.Context, stream, topic, group string) (core.GroupMember, error) {
-	m, err := b.fakeBroker.JoinGroup(ctx, stream, topic, group)
-	if err != nil {
-		return nil, err
-	}
-	return &longPollMember{GroupMember: m, b: b}, nil
-}
-
-type longPollMember struct {
-	core.GroupMember
-	b *longPollBroker
-}
-
-func (m *longPollMember) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, error) {
-	var timer *time.Timer
-	for {
-		m.b.mu.Lock()
-		m.b.waits[req.MaxWait]++
-		appended := m.b.appended
-		m.b.mu.Unlock()
-		// Without a partition, each poll reads the member's next
-		// partition: one per partition of the topic reads them all.
-		var p core.Polled
-		var err error
-		for range transport.DefaultPartitions {
-			if p, err = m.GroupMember.Poll(ctx, req); err != nil || len(p.Messages) > 0 || req.MaxWait <= 0 {
-				return p, err
+	b := &longPollBroker{fakeBroker: coretest.New(coretest.Options{LongPoll: true, FullRebalance: true}),
+		waits: map[time.Duration]int{}, waiting: make(chan struct{}, 1)}
+	b.SetHooks(coretest.Hooks{Poll: func(_ context.Context, c coretest.PollCall) error {
+		if c.Group == "" {
+			return nil
+		}
+		b.mu.Lock()
+		b.waits[c.MaxWait]++
+		b.mu.Unlock()
+		if c.MaxWait > 0 {
+			select {
+			case b.waiting <- struct{}{}:
+			default:
 			}
 		}
-		if timer == nil {
-			timer = time.NewTimer(req.MaxWait)
-			defer timer.Stop()
-		}
-		select {
-		case m.b.waiting <- struct{}{}:
-		default:
-		}
-		select {
-		case <-appended:
-		case <-timer.C:
-			return p, nil
-		case <-ctx.Done():
-			return core.Polled{}, ctx.Err()
-		}
-	}
+		return nil
+	}})
+	return b
 }
 
 // TestSubscribeLongPolls: over a core.LongPoller an idle subscription

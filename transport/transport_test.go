@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/rustok/rustok-iggy/core"
+	"github.com/rustok/rustok-iggy/core/coretest"
 	"github.com/rustok/rustok-iggy/transport"
 	"github.com/rustok/rustok-iggy/transport/transporttest"
 	"go.uber.org/goleak"
@@ -20,8 +21,8 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func fakeHarness() transporttest.Harness {
 	return transporttest.Harness{
 		Broker: func(testing.TB) core.Broker { return newFakeBroker() },
-		Down:   func(_ testing.TB, b core.Broker) { b.(*fakeBroker).down.Store(true) },
-		Up:     func(_ testing.TB, b core.Broker) { b.(*fakeBroker).down.Store(false) },
+		Down:   func(_ testing.TB, b core.Broker) { b.(*fakeBroker).SetDown(true) },
+		Up:     func(_ testing.TB, b core.Broker) { b.(*fakeBroker).SetDown(false) },
 	}
 }
 
@@ -32,11 +33,7 @@ func TestScenarios(t *testing.T) { transporttest.Run(t, fakeHarness()) }
 // twice.
 func TestScenariosCooperative(t *testing.T) {
 	h := fakeHarness()
-	h.Broker = func(testing.TB) core.Broker {
-		b := newFakeBroker()
-		b.cooperative = true
-		return b
-	}
+	h.Broker = func(testing.TB) core.Broker { return coretest.New(coretest.Options{}) }
 	h.CooperativeGroups = true
 	t.Run("GroupConsume", func(t *testing.T) { transporttest.GroupConsume(t, h) })
 	t.Run("GroupRebalance", func(t *testing.T) { transporttest.GroupRebalance(t, h) })
@@ -132,6 +129,8 @@ func TestPublishBeforeStart(t *testing.T) {
 // PublishBatch sends one message batch per (topic, partition).
 func TestPublishBatchGrouping(t *testing.T) {
 	b := newFakeBroker()
+	var sends atomic.Int64
+	b.SetHooks(coretest.Hooks{Send: func(context.Context, coretest.SendCall) error { sends.Add(1); return nil }})
 	tr := newStarted(t, b, nil)
 	defer tr.Shutdown(context.Background())
 	tenants := transporttest.Tenants(40)
@@ -144,11 +143,11 @@ func TestPublishBatchGrouping(t *testing.T) {
 		}
 	}
 	events = append(events, transporttest.Event(tenants[0], "system.tick", 0))
-	before := b.sends.Load()
+	before := sends.Load()
 	if err := tr.PublishBatch(context.Background(), events); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := b.sends.Load()-before, int64(len(parts)+1); got != want {
+	if got, want := sends.Load()-before, int64(len(parts)+1); got != want {
 		t.Fatalf("%d sends for %d domain partitions and one system partition", got, want)
 	}
 }
@@ -160,13 +159,12 @@ func TestPublishBatchPartialFailure(t *testing.T) {
 	defer tr.Shutdown(context.Background())
 	tenants := transporttest.Tenants(20)
 	bad := transport.TenantPartition(tenants[0], 8)
-	gate := func(_ context.Context, topic string, p uint32, _ int) error {
-		if p == bad {
+	b.SetHooks(coretest.Hooks{Send: func(_ context.Context, c coretest.SendCall) error {
+		if c.Partition == bad {
 			return core.ErrUnavailable
 		}
 		return nil
-	}
-	b.sendGate.Store(&gate)
+	}})
 	var events []core.Envelope
 	want := map[uuid.UUID]bool{}
 	for _, tn := range tenants {
@@ -194,7 +192,7 @@ func TestAsyncBackpressure(t *testing.T) {
 	b := newFakeBroker()
 	release := make(chan struct{})
 	var fail atomic.Bool
-	gate := func(ctx context.Context, _ string, _ uint32, _ int) error {
+	b.SetHooks(coretest.Hooks{Send: func(ctx context.Context, _ coretest.SendCall) error {
 		select {
 		case <-release:
 		case <-ctx.Done():
@@ -204,8 +202,7 @@ func TestAsyncBackpressure(t *testing.T) {
 			return core.ErrUnavailable
 		}
 		return nil
-	}
-	b.sendGate.Store(&gate)
+	}})
 	tr := newStarted(t, b, func(c *transport.Config) {
 		c.Publisher.Mode = transport.ModeAsync
 		c.Publisher.MaxBatch = 4
@@ -263,11 +260,10 @@ func TestAsyncBackpressure(t *testing.T) {
 // stops the flusher.
 func TestAsyncShutdownDeadline(t *testing.T) {
 	b := newFakeBroker()
-	gate := func(ctx context.Context, _ string, _ uint32, _ int) error {
+	b.SetHooks(coretest.Hooks{Send: func(ctx context.Context, _ coretest.SendCall) error {
 		<-ctx.Done()
 		return ctx.Err()
-	}
-	b.sendGate.Store(&gate)
+	}})
 	tr := newStarted(t, b, func(c *transport.Config) { c.Publisher.Mode = transport.ModeAsync })
 	ev := transporttest.Event(uuid.New(), "node.updated", 0)
 	if err := tr.Publish(context.Background(), ev); err != nil {
@@ -347,7 +343,7 @@ func TestHealthReconnecting(t *testing.T) {
 	b := newFakeBroker()
 	tr := newStarted(t, b, nil)
 	defer tr.Shutdown(context.Background())
-	b.reconnecting.Store(true)
+	b.SetReconnecting(true)
 	r := tr.Health(context.Background())
 	if r.Status != transport.Degraded || !strings.Contains(r.String(), "reconnecting") {
 		t.Fatalf("%s", r)

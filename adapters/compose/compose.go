@@ -9,9 +9,14 @@
 //	                       remote: addresses, credentials, TLS, timeouts),
 //	                       ensure the topology, serve /health, /metrics and
 //	                       /ping on bind_address:http_port (embedded mode,
-//	                       http_port != 0)
+//	                       http_port != 0); with events.outbox.enabled open
+//	                       the outbox database (migrated) and start its
+//	                       relay through the transport
 //	App.Transport()        publish, subscribe, replay, DLQ, health
-//	App.Shutdown(ctx)      drain the transport, stop HTTP, close the connector
+//	App.Outbox()           the outbox database, writer and relay
+//	App.Shutdown(ctx)      stop the relay (its publish in flight finishes and
+//	                       is marked, its lock is released), drain the
+//	                       transport, stop HTTP, close the connector
 //
 // The fx module in package iggyfx wraps an App for go.uber.org/fx.
 package compose
@@ -33,11 +38,13 @@ import (
 	"github.com/rustok/rustok-iggy/adapters/config"
 	"github.com/rustok/rustok-iggy/adapters/httpapi"
 	"github.com/rustok/rustok-iggy/adapters/otelenv"
+	"github.com/rustok/rustok-iggy/adapters/outbox"
 	"github.com/rustok/rustok-iggy/connector/embedded"
 	"github.com/rustok/rustok-iggy/connector/embedded/httpserver"
 	"github.com/rustok/rustok-iggy/connector/remote"
 	"github.com/rustok/rustok-iggy/core"
 	"github.com/rustok/rustok-iggy/transport"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // HTTPReadHeaderTimeout bounds reading a request's headers on the HTTP
@@ -54,6 +61,7 @@ type options struct {
 	noTCP        bool
 	httpAddr     *string
 	telemetry    *otelenv.Providers
+	noRelay      bool
 }
 
 // WithHooks adds instrumentation hooks next to the App's Prometheus
@@ -81,6 +89,12 @@ func WithPortFallback() Option { return func(o *options) { o.portFallback = true
 // for short-lived tools that need only the in-process connector.
 func WithoutTCPListener() Option { return func(o *options) { o.noTCP = true } }
 
+// WithoutOutboxRelay makes an App with events.outbox.enabled open the
+// outbox (App.Outbox, its health and metrics) but run no relay, for
+// short-lived tools and for deployments that run `rustok-iggy outbox
+// relay` on their own.
+func WithoutOutboxRelay() Option { return func(o *options) { o.noRelay = true } }
+
 // WithHTTPAddr serves the HTTP API on addr ("host:port", port 0 = a free
 // port) in either mode, instead of embedded.bind_address:http_port; ""
 // turns the HTTP listener off.
@@ -100,6 +114,7 @@ type App struct {
 	metrics *httpapi.Metrics
 	handler *httpapi.Handler
 	checker *HealthChecker
+	obw     *outbox.Outbox // events.outbox writer; nil unless enabled
 
 	mu       sync.Mutex // serialises Start and Shutdown
 	conn     core.Broker
@@ -112,6 +127,7 @@ type App struct {
 	ready    chan struct{}
 	lastErr  atomic.Pointer[error]
 	shutdown bool
+	ob       atomic.Pointer[Outbox] // opened by Start when enabled
 }
 
 // New validates cfg and builds the App: the codec named by serialization
@@ -154,6 +170,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, fmt.Errorf("compose: %w", err)
 	}
+	if cfg.Events.Outbox.Enabled {
+		if a.obw, err = NewOutboxWriter(cfg); err != nil {
+			return nil, err
+		}
+	}
 	a.checker = &HealthChecker{app: a}
 	a.handler = httpapi.New(httpapi.Config{Health: a.checker.Check, Metrics: a.metrics, Logger: logger})
 	return a, nil
@@ -165,6 +186,17 @@ func (a *App) Config() config.Config { return a.cfg }
 // Transport returns the transport. Publishing and subscribing work once
 // Start succeeded (before that they fail with transport.ErrNotStarted).
 func (a *App) Transport() *transport.Transport { return a.tr }
+
+// OutboxWriter returns the writer of the events.outbox table (dialect,
+// table and codec of the configuration), for writing events into the
+// application's own transactions, or nil when events.outbox.enabled is
+// false. It needs no Start.
+func (a *App) OutboxWriter() *outbox.Outbox { return a.obw }
+
+// Outbox returns the outbox Start opened (events.outbox.enabled): its
+// database handle, writer and relay. It is nil before Start succeeded and
+// when the outbox is not enabled.
+func (a *App) Outbox() *Outbox { return a.ob.Load() }
 
 // Broker returns the stream port the transport uses: before Start it
 // answers core.ErrUnavailable, afterwards it forwards to the connector.
@@ -249,6 +281,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err := a.tr.Start(ctx); err != nil {
 		return fmt.Errorf("compose: start transport: %w", err)
 	}
+	if a.obw != nil && a.ob.Load() == nil {
+		if err := a.startOutbox(ctx); err != nil {
+			return err
+		}
+	}
 	if a.srv == nil {
 		if err := a.serveHTTP(); err != nil {
 			return err
@@ -259,6 +296,31 @@ func (a *App) Start(ctx context.Context) (err error) {
 		a.log.LogAttrs(ctx, slog.LevelInfo, "started", slog.String("mode", string(a.cfg.Events.Iggy.Mode)),
 			slog.String("stream", a.cfg.Events.Iggy.Topology.StreamName), slog.String("tcp", a.tcpAddr), slog.String("http", a.httpAddr))
 	}
+	return nil
+}
+
+// startOutbox opens the outbox database, starts the relay (unless
+// WithoutOutboxRelay) and registers its metrics.
+func (a *App) startOutbox(ctx context.Context) error {
+	ob, err := OpenOutbox(ctx, a.cfg, a.base)
+	if err != nil {
+		return err
+	}
+	if !a.opts.noRelay {
+		if _, err := ob.StartRelay(ctx, a.tr, a.broker); err != nil {
+			_ = ob.Shutdown(context.WithoutCancel(ctx))
+			return fmt.Errorf("compose: start outbox relay: %w", err)
+		}
+	}
+	mps := []metric.MeterProvider{a.metrics.MeterProvider()}
+	if a.opts.telemetry != nil {
+		mps = append(mps, a.opts.telemetry.MeterProvider)
+	}
+	if err := ob.RegisterMetrics(mps...); err != nil {
+		_ = ob.Shutdown(context.WithoutCancel(ctx))
+		return fmt.Errorf("compose: %w", err)
+	}
+	a.ob.Store(ob)
 	return nil
 }
 
@@ -364,6 +426,13 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	a.shutdown = true
 	var errs []error
+	if ob := a.ob.Load(); ob != nil {
+		// First, while the transport still publishes: the relay's batch in
+		// flight is stored and marked.
+		if err := ob.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := a.tr.Shutdown(ctx); err != nil {
 		errs = append(errs, err)
 	}

@@ -11,7 +11,10 @@ import (
 type HealthChecker struct{ app *App }
 
 // Check returns the transport's health report (broker ping, topology,
-// consumer lag, DLQ growth, connector state). Before Start succeeded it
+// consumer lag, DLQ growth, connector state) and, when the App opened an
+// outbox (events.outbox.enabled), the "outbox" check (Outbox.Check: relay
+// state, lag, last error; Degraded when the relay is failing or the lag is
+// past max_pending_age or max_pending). Before Start succeeded it
 // reports Unhealthy with a "start" check carrying the last start error;
 // it never blocks longer than ctx allows.
 func (h *HealthChecker) Check(ctx context.Context) transport.HealthReport {
@@ -24,5 +27,11 @@ func (h *HealthChecker) Check(ctx context.Context) transport.HealthReport {
 		return transport.HealthReport{Status: transport.Unhealthy, At: time.Now(),
 			Checks: []transport.Check{{Name: "start", Status: transport.Unhealthy, Detail: detail}}}
 	}
-	return a.tr.Health(ctx)
+	rep := a.tr.Health(ctx)
+	if ob := a.Outbox(); ob != nil {
+		c := ob.Check(ctx)
+		rep.Checks = append(rep.Checks, c)
+		rep.Status = max(rep.Status, c.Status)
+	}
+	return rep
 }

@@ -384,3 +384,34 @@ func TestExampleRemoteLoads(t *testing.T) {
 		t.Fatalf("examples/remote.yaml = %+v", c.Events.Iggy)
 	}
 }
+
+// TestExampleDockerFxappLoads loads the fx example image's configuration
+// (examples/docker-fxapp.yaml) with the environment the compose file
+// gives it, and with the defaults.
+func TestExampleDockerFxappLoads(t *testing.T) {
+	path := filepath.Join(examplesDir(t), "docker-fxapp.yaml")
+	t.Setenv("IGGY_ADDRESS", "127.0.0.1:18090")
+	t.Setenv("IGGY_USERNAME", "app")
+	t.Setenv("IGGY_PASSWORD", "pw")
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Events.Iggy.Remote
+	if c.Events.Iggy.Mode != ModeRemote || !reflect.DeepEqual(r.Addresses, []string{"127.0.0.1:18090"}) ||
+		r.Username != "app" || r.Password.Reveal() != "pw" {
+		t.Fatalf("examples/docker-fxapp.yaml = %+v", c.Events.Iggy)
+	}
+	os.Unsetenv("IGGY_ADDRESS")
+	os.Unsetenv("IGGY_USERNAME")
+	if c, err = Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Events.Iggy.Remote; !reflect.DeepEqual(r.Addresses, []string{"127.0.0.1:8090"}) || r.Username != "iggy" {
+		t.Fatalf("defaults: %+v", r)
+	}
+	os.Unsetenv("IGGY_PASSWORD")
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "IGGY_PASSWORD") {
+		t.Fatalf("without IGGY_PASSWORD: %v", err)
+	}
+}

@@ -9,10 +9,11 @@ import (
 // Outbox is the events.outbox: section: the transactional outbox and its
 // relay (package adapters/outbox).
 type Outbox struct {
-	// Enabled marks the outbox as in use: the embedded broker then runs
-	// with DedupWindow. The relay itself runs where it is started:
-	// `rustok-iggy outbox relay`, or compose.OpenOutbox + StartRelay in the
-	// application (App.Start does not start it). Default false.
+	// Enabled puts the outbox in use: the embedded broker runs with
+	// DedupWindow, and an App (compose, the fx module) opens the outbox
+	// database in Start and runs a relay until Shutdown, which drains it
+	// (unless compose.WithoutOutboxRelay; `rustok-iggy outbox relay` runs
+	// one alone). Its state is in /health and /metrics. Default false.
 	Enabled bool `yaml:"enabled"`
 	// Driver is "sqlite" (default) or "postgres".
 	Driver string `yaml:"driver"`
@@ -30,8 +31,24 @@ type Outbox struct {
 	// Retention is how long delivered rows are kept. Default 24h.
 	Retention time.Duration `yaml:"retention"`
 	// MaxPendingAge makes health Degraded when the oldest pending event
-	// is older. Default 1m.
+	// is older. Default 1m; 0 turns the check off.
 	MaxPendingAge time.Duration `yaml:"max_pending_age"`
+	// MaxPending makes health Degraded when more rows than this are
+	// pending. Default 0: no limit.
+	MaxPending int64 `yaml:"max_pending"`
+	// MaxAttempts is how often the relay publishes a row that keeps
+	// failing with a permanent error before it gives up on it (see
+	// DeadLetter); a broker that is unavailable is waited for and never
+	// counted. Default 5.
+	MaxAttempts int `yaml:"max_attempts"`
+	// DeadLetter says what happens to a row the relay gives up on (after
+	// MaxAttempts, or at once when it does not decode or is invalid):
+	// "dlq" (default) stores it in the transport's dlq topic with the DLQ
+	// headers (dlq_reason "outbox" or "decode") and marks it dead and
+	// delivered; "mark" only marks it dead in the table (dead_at,
+	// last_error), where it stays. Either way the tenant's later events
+	// move on.
+	DeadLetter string `yaml:"dead_letter"`
 	// DedupWindow is the embedded broker's message deduplication window
 	// while the outbox is enabled, so a relay's republished batch is
 	// stored once. Default 10m; 0 turns it off. Remote mode: set
@@ -58,8 +75,15 @@ func defaultOutbox() Outbox {
 	return Outbox{
 		Driver: "sqlite", DSN: "./data/outbox.db", Table: "rustok_outbox", BatchSize: 1000,
 		PollInterval: time.Second, Retention: 24 * time.Hour, MaxPendingAge: time.Minute, DedupWindow: 10 * time.Minute,
+		MaxAttempts: 5, DeadLetter: DeadLetterDLQ,
 	}
 }
+
+// Values of Outbox.DeadLetter.
+const (
+	DeadLetterDLQ  = "dlq"
+	DeadLetterMark = "mark"
+)
 
 func defaultInbox() Inbox {
 	return Inbox{Driver: "sqlite", DSN: "./data/outbox.db", Table: "rustok_inbox", Retention: 7 * 24 * time.Hour}
@@ -91,6 +115,15 @@ func (v *validator) outbox(o Outbox, in Inbox) {
 	v.nonNegative(p+".retention", o.Retention)
 	v.nonNegative(p+".max_pending_age", o.MaxPendingAge)
 	v.nonNegative(p+".dedup_window", o.DedupWindow)
+	if o.MaxPending < 0 {
+		v.add(p+".max_pending", "is %d; want 0 (no limit) or more", o.MaxPending)
+	}
+	v.between(p+".max_attempts", o.MaxAttempts, 1, 1000)
+	switch o.DeadLetter {
+	case DeadLetterDLQ, DeadLetterMark:
+	default:
+		v.add(p+".dead_letter", "is %q; want %q or %q", o.DeadLetter, DeadLetterDLQ, DeadLetterMark)
+	}
 	const q = "events.inbox"
 	v.sqlStore(q, in.Driver, in.DSN, in.Table, false)
 	v.nonNegative(q+".retention", in.Retention)

@@ -162,9 +162,13 @@ func TestValidateOutbox(t *testing.T) {
 	c.Events.Outbox.Table = "Bad"
 	c.Events.Outbox.BatchSize = 0
 	c.Events.Outbox.PollInterval = 0
+	c.Events.Outbox.MaxPending = -1
+	c.Events.Outbox.MaxAttempts = 0
+	c.Events.Outbox.DeadLetter = "drop"
 	c.Events.Inbox.Table = "a.b"
 	err := c.Validate()
-	for _, key := range []string{"events.outbox.driver", "events.outbox.dsn", "events.outbox.table", "events.outbox.batch_size", "events.outbox.poll_interval", "events.inbox.table"} {
+	for _, key := range []string{"events.outbox.driver", "events.outbox.dsn", "events.outbox.table", "events.outbox.batch_size", "events.outbox.poll_interval",
+		"events.outbox.max_pending", "events.outbox.max_attempts", "events.outbox.dead_letter", "events.inbox.table"} {
 		if err == nil || !strings.Contains(err.Error(), key+":") {
 			t.Errorf("no error for %s in %v", key, err)
 		}
@@ -173,12 +177,13 @@ func TestValidateOutbox(t *testing.T) {
 
 func TestParseOutbox(t *testing.T) {
 	t.Setenv("OUTBOX_DSN", "postgres://u:p@127.0.0.1/db")
-	c, err := Parse([]byte("events:\n  outbox:\n    enabled: true\n    driver: postgres\n    dsn: ${OUTBOX_DSN}\n    batch_size: 50\n"))
+	c, err := Parse([]byte("events:\n  outbox:\n    enabled: true\n    driver: postgres\n    dsn: ${OUTBOX_DSN}\n    batch_size: 50\n    max_pending: 5000\n    dead_letter: mark\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := c.Events.Outbox
-	if !o.Enabled || o.Driver != "postgres" || o.DSN.Reveal() != "postgres://u:p@127.0.0.1/db" || o.BatchSize != 50 || o.Table != "rustok_outbox" || o.DedupWindow != 10*time.Minute {
+	if !o.Enabled || o.Driver != "postgres" || o.DSN.Reveal() != "postgres://u:p@127.0.0.1/db" || o.BatchSize != 50 || o.Table != "rustok_outbox" || o.DedupWindow != 10*time.Minute ||
+		o.MaxPending != 5000 || o.DeadLetter != DeadLetterMark || o.MaxAttempts != 5 {
 		t.Errorf("outbox = %+v", o)
 	}
 }

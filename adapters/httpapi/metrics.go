@@ -32,6 +32,21 @@ const (
 	PromReplayed          = "rustok_replay_messages_total"
 )
 
+// Prometheus names of the outbox's instruments (outbox.Metric*), served on
+// the same /metrics when an App runs an outbox (events.outbox.enabled).
+// Labels: rustok_outbox_table, and rustok_outbox_relay_state on
+// PromOutboxRelayState (one series per state, 1 for the current one).
+const (
+	PromOutboxPending          = "rustok_outbox_pending"
+	PromOutboxOldestPendingAge = "rustok_outbox_oldest_pending_age_seconds"
+	PromOutboxDead             = "rustok_outbox_dead"
+	PromOutboxRelayed          = "rustok_outbox_relayed_total"
+	PromOutboxDeadLettered     = "rustok_outbox_dead_lettered_total"
+	PromOutboxRelayState       = "rustok_outbox_relay_state"
+	PromOutboxRelayFailures    = "rustok_outbox_relay_failures"
+	PromOutboxRelayLastError   = "rustok_outbox_relay_last_error_time_seconds"
+)
+
 // Metrics is a transport.Hooks recording the transport's OpenTelemetry
 // instruments (see transport.NewMeterHooks and the Metric* names) in an
 // OTel SDK MeterProvider whose only reader is the OTel Prometheus exporter,

@@ -6,7 +6,9 @@
 //	)
 //
 // The module provides config.Config, *compose.App, *transport.Transport,
-// core.EventTransport and *compose.HealthChecker. The configuration comes
+// core.EventTransport, *compose.HealthChecker and *outbox.Outbox (the
+// writer of the events.outbox table, App.OutboxWriter; nil unless
+// events.outbox.enabled). The configuration comes
 // from WithConfig, else the file given to WithConfigFile, else the file
 // named by RUSTOK_IGGY_CONFIG, else config.Default(). A *slog.Logger in the
 // graph is used when there is one.
@@ -21,6 +23,13 @@
 // publishing from a start hook. OnStop stops the retries and calls
 // App.Shutdown with the stop context, so draining is bounded by fx's stop
 // timeout.
+//
+// Outbox: with events.outbox.enabled, App.Start (so the background start)
+// opens the outbox database and starts its relay; an unreachable database
+// is retried like an unreachable broker. App.Outbox gives the database
+// handle once ready. OnStop stops the relay first: its publish in flight
+// finishes and is marked, then its lock is released for a standby relay,
+// then the transport drains. /health and /metrics show the relay.
 //
 // Telemetry: unless WithoutOTelEnv, the transport traces and records
 // metrics as the standard OTEL_* environment says (OTEL_TRACES_EXPORTER,
@@ -42,6 +51,7 @@ import (
 	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/adapters/config"
 	"github.com/rustok/rustok-iggy/adapters/otelenv"
+	"github.com/rustok/rustok-iggy/adapters/outbox"
 	"github.com/rustok/rustok-iggy/core"
 	"github.com/rustok/rustok-iggy/transport"
 )
@@ -96,6 +106,7 @@ func Module(opts ...Option) fx.Option {
 			func(a *compose.App) *transport.Transport { return a.Transport() },
 			func(t *transport.Transport) core.EventTransport { return t },
 			func(a *compose.App) *compose.HealthChecker { return a.Health() },
+			func(a *compose.App) *outbox.Outbox { return a.OutboxWriter() },
 		),
 	)
 }

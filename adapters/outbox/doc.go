@@ -11,7 +11,9 @@
 //	                          lock, SQLite lock file); reads pending rows in
 //	                          order, publishes them through a core.EventTransport
 //	                          (message id = event id), marks them delivered,
-//	                          deletes delivered rows after a retention period
+//	                          dead-letters rows it cannot publish (DeadLetter,
+//	                          NewBrokerDLQ), deletes delivered rows after a
+//	                          retention period
 //
 // # Guarantees
 //
@@ -34,11 +36,24 @@
 //     row's columns as headers; a payload that does not decode then reaches
 //     the consumers, whose subscription sends it to the DLQ with its
 //     provenance. Through a plain core.EventTransport the relay decodes each
-//     row, and a row that does not decode, or whose event no longer
-//     validates, is marked dead (dead_at, last_error). Either way it never
-//     blocks the relay; a row with unusable id columns is marked dead too.
-//     Stats counts dead rows.
-//
+//     row.
+//   - Dead rows: the relay gives up on a row that does not decode (plain
+//     core.EventTransport only), whose columns are unusable, that the
+//     publisher rejects as invalid (core.ErrInvalid), or whose publish failed
+//     RelayConfig.MaxAttempts times (default 5) with a permanent error; a
+//     broker that is unavailable or a timeout is never counted, the row
+//     waits. With RelayConfig.DeadLetter (NewBrokerDLQ: the transport's dlq
+//     topic, with the dlq_* headers of the consuming side, dlq_reason
+//     DLQReasonRelay or "decode") the row is stored there and marked dead
+//     and delivered; without it, only marked dead (dead_at, last_error;
+//     Stats.Dead). Either way its tenant's later rows move on: a dead row
+//     is the one exception to per-tenant order (a DLQ redrive publishes it
+//     after them). If the DLQ cannot be written the row stays pending.
+//   - Shutdown is graceful: the publish in flight finishes and its rows are
+//     marked before the relay's session (and lock) is closed; when
+//     Shutdown's context ends first the publish is cancelled and its rows
+//     stay pending, to be published again by the next active relay.
+
 // # Schema
 //
 // Migrate creates the table (default "rustok_outbox", settable), its indexes
@@ -48,5 +63,10 @@
 // event_type, schema_version, correlation_id, causation_id (the header
 // fields), topic and partition_key (the target: transport.TopicFor and the
 // tenant id, Iggy's messages-key), trace_id, content_type, payload (the
-// encoded envelope), created_at, delivered_at, dead_at, last_error.
+// encoded envelope), created_at, delivered_at, dead_at, last_error. A row
+// is pending while delivered_at and dead_at are NULL; a dead-lettered row
+// has both set (it is deleted with the delivered rows after the retention
+// period), a row only marked dead has dead_at alone. Partial indexes on
+// the pending and the dead rows keep Lag cheap; Migrate adds a missing
+// index to an existing table (the statements are idempotent).
 package outbox

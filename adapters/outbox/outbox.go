@@ -50,6 +50,11 @@ func (o *Outbox) Table() string { return o.table }
 // Dialect returns the outbox's dialect.
 func (o *Outbox) Dialect() Dialect { return o.dialect }
 
+// RelayLockKey is the key of the PostgreSQL session advisory lock the
+// active relay holds (pg_locks shows it as classid = key >> 32, objid =
+// key & 0xffffffff, objsubid 1); a function of the table name.
+func (o *Outbox) RelayLockKey() int64 { return o.lockKey }
+
 // Channel is the PostgreSQL LISTEN/NOTIFY channel a Write notifies (the
 // table name with "." replaced by "_"); the notification is delivered when
 // the transaction commits.

@@ -11,6 +11,7 @@ import (
 	"github.com/rustok/rustok-iggy/adapters/codec"
 	"github.com/rustok/rustok-iggy/adapters/outbox"
 	"github.com/rustok/rustok-iggy/core"
+	"github.com/rustok/rustok-iggy/transport"
 )
 
 var (
@@ -336,9 +337,16 @@ func TestRelayRepublishes(t *testing.T) {
 	}
 }
 
-// A row whose payload does not decode is marked dead and does not block the
-// rows after it.
+// A row whose payload does not decode is marked dead (and, with a
+// DeadLetterer, stored in the DLQ with reason decode) and does not block
+// the rows after it.
 func TestRelayDeadRow(t *testing.T) {
+	for _, lettered := range []bool{false, true} {
+		t.Run(map[bool]string{false: "mark", true: "dlq"}[lettered], func(t *testing.T) { testRelayDeadRow(t, lettered) })
+	}
+}
+
+func testRelayDeadRow(t *testing.T, lettered bool) {
 	eachDialect(t, func(t *testing.T, h *harness) {
 		k := newBroker(t, time.Minute)
 		first := writeMany(t, h, 0, 1, 2)
@@ -349,7 +357,8 @@ func TestRelayDeadRow(t *testing.T) {
 		} else {
 			q = `INSERT INTO ` + h.o.Table() + ` (event_id, tenant_id, correlation_id, event_type, topic, partition_key, content_type, payload, created_at) VALUES (?1, ?2, ?1, 'x', 'domain', ?3, 'application/json', ?4, ?5)`
 		}
-		if _, err := h.db.Exec(q, uuid.NewString(), tenantA.String(), tenantA.String(), []byte(`{"not":"an envelope"`), created); err != nil {
+		badID := uuid.New()
+		if _, err := h.db.Exec(q, badID.String(), tenantA.String(), tenantA.String(), []byte(`{"not":"an envelope"`), created); err != nil {
 			t.Fatal(err)
 		}
 		second := writeMany(t, h, 10, 1, 2)
@@ -358,7 +367,11 @@ func TestRelayDeadRow(t *testing.T) {
 		}
 		w := newWatch(k.tr, first)
 		// Through PublishBatch: the relay decodes, so it sees the bad row.
-		r := h.relay(t, batchOnly{w}, outbox.RelayConfig{PollInterval: 10 * time.Millisecond})
+		cfg := outbox.RelayConfig{PollInterval: 10 * time.Millisecond}
+		if lettered {
+			cfg.DeadLetter = outbox.NewBrokerDLQ(k.b, "rustok")
+		}
+		r := h.relay(t, batchOnly{w}, cfg)
 		if err := r.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -372,6 +385,16 @@ func TestRelayDeadRow(t *testing.T) {
 		}
 		if r.Status().Dead != 1 {
 			t.Errorf("status %+v, want 1 dead", r.Status())
+		}
+		es, err := k.tr.DLQ().List(context.Background(), transport.DLQFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case !lettered && len(es) != 0:
+			t.Errorf("%d DLQ entries without a DeadLetterer", len(es))
+		case lettered && (len(es) != 1 || es[0].ID != badID || es[0].Reason != transport.DLQReasonDecode || es[0].HeaderErr != nil || es[0].Attempts != 1):
+			t.Errorf("DLQ entries %+v, want one of %s with reason decode", es, badID)
 		}
 	})
 }

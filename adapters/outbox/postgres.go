@@ -84,15 +84,7 @@ func (s *pgStore) fetch(ctx context.Context, n int) ([]pending, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]pending, 0, n)
-	for rows.Next() {
-		var p pending
-		if err := rows.Scan(p.dest()...); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanPending(rows, n)
 }
 
 func (s *pgStore) markDelivered(ctx context.Context, seqs []int64) error {
@@ -100,8 +92,12 @@ func (s *pgStore) markDelivered(ctx context.Context, seqs []int64) error {
 	return err
 }
 
-func (s *pgStore) markDead(ctx context.Context, seq int64, reason string) error {
-	_, err := s.conn.Exec(ctx, `UPDATE `+s.o.table+` SET dead_at = now(), last_error = $2 WHERE seq = $1`, seq, reason)
+func (s *pgStore) markDead(ctx context.Context, seq int64, reason string, deadLettered bool) error {
+	q := `UPDATE ` + s.o.table + ` SET dead_at = now(), last_error = $2 WHERE seq = $1`
+	if deadLettered {
+		q = `UPDATE ` + s.o.table + ` SET dead_at = now(), delivered_at = now(), last_error = $2 WHERE seq = $1`
+	}
+	_, err := s.conn.Exec(ctx, q, seq, reason)
 	return err
 }
 

@@ -48,6 +48,7 @@ func DDL(d Dialect, table string) []string {
 )`,
 			`CREATE INDEX IF NOT EXISTS ` + base + `_pending ON ` + table + ` (seq) WHERE delivered_at IS NULL AND dead_at IS NULL`,
 			`CREATE INDEX IF NOT EXISTS ` + base + `_delivered ON ` + table + ` (delivered_at) WHERE delivered_at IS NOT NULL`,
+			`CREATE INDEX IF NOT EXISTS ` + base + `_dead ON ` + table + ` (seq) WHERE dead_at IS NOT NULL AND delivered_at IS NULL`,
 			`CREATE TABLE IF NOT EXISTS ` + table + `_version (version integer NOT NULL)`,
 		}
 	}
@@ -73,6 +74,7 @@ func DDL(d Dialect, table string) []string {
 )`,
 		`CREATE INDEX IF NOT EXISTS ` + base + `_pending ON ` + table + ` (seq) WHERE delivered_at IS NULL AND dead_at IS NULL`,
 		`CREATE INDEX IF NOT EXISTS ` + base + `_delivered ON ` + table + ` (delivered_at) WHERE delivered_at IS NOT NULL`,
+		`CREATE INDEX IF NOT EXISTS ` + base + `_dead ON ` + table + ` (seq) WHERE dead_at IS NOT NULL AND delivered_at IS NULL`,
 		`CREATE TABLE IF NOT EXISTS ` + table + `_version (version INTEGER NOT NULL)`,
 	}
 }

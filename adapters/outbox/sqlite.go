@@ -85,15 +85,7 @@ func (s *sqliteStore) fetch(ctx context.Context, n int) ([]pending, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]pending, 0, n)
-	for rows.Next() {
-		var p pending
-		if err := rows.Scan(p.dest()...); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanPending(rows, n)
 }
 
 func (s *sqliteStore) markDelivered(ctx context.Context, seqs []int64) error {
@@ -120,8 +112,12 @@ func (s *sqliteStore) markDelivered(ctx context.Context, seqs []int64) error {
 	return nil
 }
 
-func (s *sqliteStore) markDead(ctx context.Context, seq int64, reason string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE `+s.o.table+` SET dead_at = ?, last_error = ? WHERE seq = ?`, time.Now().UnixMicro(), reason, seq)
+func (s *sqliteStore) markDead(ctx context.Context, seq int64, reason string, deadLettered bool) error {
+	q := `UPDATE ` + s.o.table + ` SET dead_at = ?1, last_error = ?2 WHERE seq = ?3`
+	if deadLettered {
+		q = `UPDATE ` + s.o.table + ` SET dead_at = ?1, delivered_at = ?1, last_error = ?2 WHERE seq = ?3`
+	}
+	_, err := s.db.ExecContext(ctx, q, time.Now().UnixMicro(), reason, seq)
 	return err
 }
 

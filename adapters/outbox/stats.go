@@ -15,10 +15,16 @@ type Stats struct {
 	Pending int64
 	// OldestPending is the age of the oldest pending row; 0 when none.
 	OldestPending time.Duration
-	// Dead counts rows the relay could not decode or publish ever.
+	// Dead counts rows the relay gave up on (see RelayConfig.MaxAttempts)
+	// that are only marked dead: no DeadLetterer was configured. They stay
+	// until deleted by hand; last_error says why.
 	Dead int64
+	// DeadLettered counts rows the relay gave up on and stored in the DLQ
+	// (RelayConfig.DeadLetter), still in the table (they are deleted with
+	// the delivered rows after the retention period).
+	DeadLettered int64
 	// DeliveredLastMinute counts rows marked delivered in the last minute
-	// (divide by 60 for a rate).
+	// (divide by 60 for a rate), dead-lettered ones excluded.
 	DeliveredLastMinute int64
 	// Relays lists the relay sessions connected (PostgreSQL only), the
 	// active one (lock holder) first.
@@ -48,9 +54,10 @@ func (o *Outbox) Stats(ctx context.Context, db *sql.DB) (Stats, error) {
 		err := db.QueryRowContext(ctx, `SELECT
 	count(*) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL),
 	EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE delivered_at IS NULL AND dead_at IS NULL))::float8,
-	count(*) FILTER (WHERE dead_at IS NOT NULL),
-	count(*) FILTER (WHERE delivered_at > now() - interval '1 minute')
-FROM `+o.table).Scan(&s.Pending, &oldest, &s.Dead, &s.DeliveredLastMinute)
+	count(*) FILTER (WHERE dead_at IS NOT NULL AND delivered_at IS NULL),
+	count(*) FILTER (WHERE dead_at IS NOT NULL AND delivered_at IS NOT NULL),
+	count(*) FILTER (WHERE delivered_at > now() - interval '1 minute' AND dead_at IS NULL)
+FROM `+o.table).Scan(&s.Pending, &oldest, &s.Dead, &s.DeadLettered, &s.DeliveredLastMinute)
 		if err != nil {
 			return s, fmt.Errorf("outbox stats %s: %w", o.table, err)
 		}
@@ -81,9 +88,10 @@ ORDER BY 5 DESC, a.backend_start`, o.lockKey, RelayAppName+"%")
 	err := db.QueryRowContext(ctx, `SELECT
 	COALESCE(SUM(delivered_at IS NULL AND dead_at IS NULL), 0),
 	MIN(CASE WHEN delivered_at IS NULL AND dead_at IS NULL THEN created_at END),
-	COALESCE(SUM(dead_at IS NOT NULL), 0),
-	COALESCE(SUM(delivered_at > ?), 0)
-FROM `+o.table, now-time.Minute.Microseconds()).Scan(&s.Pending, &oldest, &s.Dead, &s.DeliveredLastMinute)
+	COALESCE(SUM(dead_at IS NOT NULL AND delivered_at IS NULL), 0),
+	COALESCE(SUM(dead_at IS NOT NULL AND delivered_at IS NOT NULL), 0),
+	COALESCE(SUM(delivered_at > ? AND dead_at IS NULL), 0)
+FROM `+o.table, now-time.Minute.Microseconds()).Scan(&s.Pending, &oldest, &s.Dead, &s.DeadLettered, &s.DeliveredLastMinute)
 	if err != nil {
 		return s, fmt.Errorf("outbox stats %s: %w", o.table, err)
 	}
@@ -91,6 +99,48 @@ FROM `+o.table, now-time.Minute.Microseconds()).Scan(&s.Pending, &oldest, &s.Dea
 		s.OldestPending = time.Duration(now-oldest.Int64) * time.Microsecond
 	}
 	return s, nil
+}
+
+// Lag is how far the relay is behind: the rows not yet relayed.
+type Lag struct {
+	// Pending counts rows not delivered and not dead.
+	Pending int64
+	// OldestPending is the age of the oldest of them; 0 when none.
+	OldestPending time.Duration
+	// Dead counts rows given up on and only marked dead (as Stats.Dead).
+	Dead int64
+}
+
+// Lag reads the pending rows' count, the oldest one's age and the dead
+// rows' count. Unlike Stats it reads only those rows (through the table's
+// partial indexes), so it stays cheap on a table holding many delivered
+// rows; health checks and metrics use it.
+func (o *Outbox) Lag(ctx context.Context, db *sql.DB) (Lag, error) {
+	var l Lag
+	if o.dialect == Postgres {
+		var oldest sql.NullFloat64
+		err := db.QueryRowContext(ctx, `SELECT count(*), EXTRACT(EPOCH FROM now() - min(created_at))::float8,
+	(SELECT count(*) FROM `+o.table+` WHERE dead_at IS NOT NULL AND delivered_at IS NULL)
+FROM `+o.table+` WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&l.Pending, &oldest, &l.Dead)
+		if err != nil {
+			return l, fmt.Errorf("outbox lag %s: %w", o.table, err)
+		}
+		if oldest.Valid && oldest.Float64 > 0 {
+			l.OldestPending = time.Duration(oldest.Float64 * float64(time.Second))
+		}
+		return l, nil
+	}
+	var oldest sql.NullInt64
+	err := db.QueryRowContext(ctx, `SELECT count(*), min(created_at),
+	(SELECT count(*) FROM `+o.table+` WHERE dead_at IS NOT NULL AND delivered_at IS NULL)
+FROM `+o.table+` WHERE delivered_at IS NULL AND dead_at IS NULL`).Scan(&l.Pending, &oldest, &l.Dead)
+	if err != nil {
+		return l, fmt.Errorf("outbox lag %s: %w", o.table, err)
+	}
+	if now := time.Now().UnixMicro(); oldest.Valid && now > oldest.Int64 {
+		l.OldestPending = time.Duration(now-oldest.Int64) * time.Microsecond
+	}
+	return l, nil
 }
 
 // SQLiteRelayActive reports whether some relay holds the SQLite relay lock

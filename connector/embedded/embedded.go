@@ -80,7 +80,7 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 		members: make(map[*Member]struct{}),
 		done:    make(chan struct{}),
 	}
-	if cfg.TCPAddr != "" && !isLoopback(cfg.TCPAddr) && bk.RootPasswordIsDefault() {
+	if cfg.TCPAddr != "" && !IsLoopback(cfg.TCPAddr) && bk.RootPasswordIsDefault() {
 		_ = bk.Close()
 		return nil, fmt.Errorf("embedded: tcp listener on %s (not loopback) while the root user has the default password; "+
 			"set root_password or IGGY_ROOT_PASSWORD before the data directory is created: %w", cfg.TCPAddr, core.ErrInvalid)
@@ -182,9 +182,12 @@ func (b *Broker) Ping(ctx context.Context) (time.Duration, error) {
 	return time.Since(start), nil
 }
 
-// isLoopback reports whether the host of addr only reaches this machine
-// (a loopback IP or "localhost"); an empty host means all interfaces.
-func isLoopback(addr string) bool {
+// IsLoopback reports whether the host of addr ("host:port") only reaches
+// this machine: a loopback IP or "localhost". An empty host (all
+// interfaces), another name or a malformed address is not. Open refuses a
+// TCP listener off loopback while the root user has the default password;
+// the serve command makes the same check.
+func IsLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false

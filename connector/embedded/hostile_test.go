@@ -17,8 +17,16 @@ func TestListenerOffLoopbackNeedsARealRootPassword(t *testing.T) {
 	if !errors.Is(err, core.ErrInvalid) {
 		t.Fatalf("want a refusal: %v", err)
 	}
-	if !isLoopback("127.0.0.1:0") || isLoopback(":8090") {
-		t.Fatal("isLoopback")
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8090": true, "[::1]:8090": true, "localhost:1": true, "127.3.2.1:0": true,
+		"0.0.0.0:8090": false, ":8090": false, "[::]:1": false, "10.0.0.1:8090": false, "example.com:1": false, "bad": false,
+	} {
+		if got := IsLoopback(addr); got != want {
+			t.Errorf("IsLoopback(%q) = %v", addr, got)
+		}
 	}
 }
 

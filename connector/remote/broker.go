@@ -333,19 +333,27 @@ func (b *Broker) Poll(ctx context.Context, req core.PollRequest) (core.Polled, e
 		return core.Polled{}, wrap(err)
 	}
 	partition := req.Partition
+	polled, err := pollVia(ctx, b.do, sid, tid, cons, strategy, req.Count, req.AutoCommit, &partition)
+	if err != nil {
+		return core.Polled{}, wrap(err)
+	}
+	return polled, nil
+}
+
+// pollVia polls through do (the connector's pool or a member's own
+// connection) and converts the answer.
+func pollVia(ctx context.Context, do func(context.Context, func(*tcp.IggyTcpClient) error) error, sid, tid iggcon.Identifier,
+	cons iggcon.Consumer, strategy iggcon.PollingStrategy, count uint32, autoCommit bool, partition *uint32) (core.Polled, error) {
 	var polled core.Polled
-	err = b.do(ctx, func(c *tcp.IggyTcpClient) error {
-		pm, err := c.PollMessages(sid, tid, cons, strategy, req.Count, req.AutoCommit, &partition)
+	err := do(ctx, func(c *tcp.IggyTcpClient) error {
+		pm, err := c.PollMessages(sid, tid, cons, strategy, count, autoCommit, partition)
 		if err != nil {
 			return err
 		}
 		polled, err = fromPolled(pm)
 		return err
 	})
-	if err != nil {
-		return core.Polled{}, wrap(err)
-	}
-	return polled, nil
+	return polled, err
 }
 
 // fromPolled converts a poll response.

@@ -7,16 +7,14 @@ import (
 	"time"
 
 	iggcon "github.com/apache/iggy/foreign/go/contracts"
+	"github.com/rustok/rustok-iggy/connector/iggyproto"
 	"github.com/rustok/rustok-iggy/core"
 )
 
 // Header wire format (Iggy user headers, as the SDKs write them): a
 // sequence of [u8 key kind][u32 key len][key][u8 value kind][u32 value
 // len][value], little-endian, every length 1 to 255.
-const (
-	headerKeyKindString = 2
-	maxHeaderField      = 255
-)
+const maxHeaderField = iggyproto.MaxHeaderLen
 
 // HeaderError is a malformed user-header block: where decoding stopped and
 // why. It matches core.ErrInvalid.
@@ -58,27 +56,17 @@ func fixedSize(k core.HeaderKind) int {
 // bytes, a known kind, and the natural width of fixed-size kinds; a
 // violation wraps core.ErrInvalid.
 func EncodeHeaders(dst []byte, hs core.Headers) ([]byte, error) {
-	for i, h := range hs {
-		if n := len(h.Key); n == 0 || n > maxHeaderField {
-			return nil, fmt.Errorf("%w: header %d: key is %d bytes, want 1 to 255", core.ErrInvalid, i, n)
-		}
-		if h.Kind < core.HeaderRaw || h.Kind > core.HeaderFloat64 {
-			return nil, fmt.Errorf("%w: header %q: unknown kind %d", core.ErrInvalid, h.Key, h.Kind)
-		}
-		if n := len(h.Value); n == 0 || n > maxHeaderField {
-			return nil, fmt.Errorf("%w: header %q: value is %d bytes, want 1 to 255", core.ErrInvalid, h.Key, n)
-		}
+	for _, h := range hs {
 		if want := fixedSize(h.Kind); want >= 0 && len(h.Value) != want {
 			return nil, fmt.Errorf("%w: header %q: kind %d needs %d bytes, got %d", core.ErrInvalid, h.Key, h.Kind, want, len(h.Value))
 		}
-		dst = append(dst, headerKeyKindString)
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(h.Key)))
-		dst = append(dst, h.Key...)
-		dst = append(dst, byte(h.Kind))
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(h.Value)))
-		dst = append(dst, h.Value...)
 	}
-	return dst, nil
+	// The layout, lengths and kinds as the embedded broker writes them.
+	out, err := iggyproto.AppendUserHeaders(dst, hs)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // DecodeHeaders parses an Iggy user-header block. Keys of any kind are

@@ -133,15 +133,7 @@ func (m *Member) Poll(ctx context.Context, req core.GroupPoll) (core.Polled, err
 		p := *req.Partition
 		part = &p
 	}
-	var polled core.Polled
-	err = m.do(ctx, func(c *tcp.IggyTcpClient) error {
-		pm, err := c.PollMessages(m.sid, m.tid, m.cons, strategy, req.Count, req.AutoCommit, part)
-		if err != nil {
-			return err
-		}
-		polled, err = fromPolled(pm)
-		return err
-	})
+	polled, err := pollVia(ctx, m.do, m.sid, m.tid, m.cons, strategy, req.Count, req.AutoCommit, part)
 	if err != nil {
 		return core.Polled{}, wrap(err)
 	}

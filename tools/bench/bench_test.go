@@ -24,12 +24,14 @@ var tinyArgs = []string{
 	"--disk-bytes", "1048576",
 }
 
-// TestQuickRun runs every target but iggy-server with tiny counts and
-// checks that each scenario of each target produced a row that moved all
-// its messages, with no error.
+// TestQuickRun runs every in-process target (all but iggy-server and the
+// child-process targets rustok-serve and scale, which TestServeAndScale
+// covers) with tiny counts and checks that each scenario of each target
+// produced a row that moved all its messages, with no error.
 func TestQuickRun(t *testing.T) {
 	var out bytes.Buffer
-	args := append(append([]string{}, tinyArgs...), "--dir", t.TempDir(), "--iggy-addr", "")
+	args := append(append([]string{}, tinyArgs...), "--dir", t.TempDir(), "--iggy-addr", "",
+		"--targets", "limits,inproc,sdk,http,jetstream,transport")
 	if err := run(context.Background(), args, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -83,6 +85,62 @@ func TestQuickRun(t *testing.T) {
 	}
 	if r := rows["rustok-transport "+scTPBatch+"/cbor"]; r.VsPeer <= 0 {
 		t.Errorf("publish-batch is not compared with JetStream's async publish: %+v", r)
+	}
+}
+
+// TestServeAndScale builds rustok-iggy, runs the rustok-serve and scale
+// targets against child processes with tiny counts, and checks that every
+// row moved its messages and measured the server apart. Skipped with
+// -short (the build alone takes seconds).
+func TestServeAndScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs rustok-iggy serve")
+	}
+	var out bytes.Buffer
+	args := []string{"--json", "--targets", "serve,scale", "--dir", t.TempDir(),
+		"--messages", "2000", "--batch", "100", "--partitions", "4",
+		"--e2e-rate", "2000", "--e2e-duration", "100ms",
+		"--scale-messages", "3000", "--scale-partitions", "50", "--scale-polls", "5"}
+	if err := run(context.Background(), args, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("output is not the JSON report: %v\n%s", err, out.String())
+	}
+	rows := map[string]Row{}
+	for _, r := range rep.Rows {
+		if r.Err != "" {
+			t.Errorf("%s %s: %s", r.Target, r.Scenario, r.Err)
+		}
+		rows[r.Scenario] = r
+	}
+	for _, sc := range []string{scPinnedProducer, scPinnedConsumer, scBalancedProd, scBalancedGroup} {
+		r, ok := rows[sc]
+		if !ok || r.Target != "rustok-serve" || r.Messages != 2000 || r.ServerPeakRSSMB <= 0 {
+			t.Errorf("rustok-serve %s: %+v", sc, r)
+		}
+	}
+	if r := rows[scEndToEnd]; r.Messages != 200 || r.Samples != 200 {
+		t.Errorf("rustok-serve end-to-end: %+v", r)
+	}
+	if r := rows[scScaleCreate]; r.P50us <= 0 {
+		t.Errorf("create-partitions: %+v", r)
+	}
+	if r := rows[scScalePublish]; r.Messages != 3000 || r.ServerPeakRSSMB <= 0 {
+		t.Errorf("scale publish: %+v", r)
+	}
+	reopen, ok := rows[scScaleReopen]
+	if !ok || reopen.P50us <= 0 || reopen.Messages < 3000+5*100 {
+		t.Errorf("reopen: %+v", reopen)
+	}
+	for _, at := range []string{"0", "middle", "end"} {
+		if r := rows[scScalePoll+at]; r.Samples != 5 || r.Messages <= 0 {
+			t.Errorf("poll at %s: %+v", at, r)
+		}
+	}
+	if r := rows[scScaleConsume]; r.Messages != reopen.Messages {
+		t.Errorf("consume read %d, the partition holds %d: %+v", r.Messages, reopen.Messages, r)
 	}
 }
 

@@ -7,6 +7,10 @@
 //	rustok-tcp-sdk    the embedded broker's Iggy TCP listener, driven by the
 //	                  official Iggy Go SDK's TCP client (one connection per
 //	                  producer or consumer, as Iggy's bench tool)
+//	rustok-serve      `rustok-iggy serve` as a separate child process on a
+//	                  loopback port (built once per run, or --serve-bin),
+//	                  driven by the same SDK code; CPU and peak RSS are
+//	                  reported for the clients and the server apart
 //	rustok-http       the embedded broker's Iggy HTTP API (JSON, base64
 //	                  payloads), one keep-alive connection and bearer token
 //	                  per producer or consumer; no consumer-group scenario
@@ -20,6 +24,11 @@
 //	                  PublishBatch and group consumption, JSON and CBOR
 //	limits            the disk's sequential write rate (write + fdatasync)
 //	                  and a memcpy rate
+//	scale             one partition of --scale-messages messages in a
+//	                  `rustok-iggy serve` child: publish and consume it
+//	                  (server peak RSS), reopen after SIGKILL mid-write,
+//	                  poll latency at offsets 0, middle and end; and one
+//	                  topic of --scale-partitions partitions created
 //
 // Scenarios, named after Iggy's bench tool: pinned-producer,
 // pinned-consumer, balanced-producer, balanced-consumer-group, end-to-end
@@ -82,7 +91,15 @@ type options struct {
 	profileRow         string
 	memProfile         string
 	blockProfile       string
+	serveBin           string
+	scaleMessages      int
+	scalePartitions    int
+	scalePolls         int
 	progress           io.Writer
+
+	// builtServe and buildErr cache the rustok-iggy build of this run.
+	builtServe string
+	buildErr   error
 }
 
 func (o *options) wantScenario(sc string) bool {
@@ -104,12 +121,16 @@ func (o *options) logf(format string, args ...any) {
 }
 
 // quickValues are the defaults --quick puts in place of the full ones, for
-// flags not given explicitly.
+// flags not given explicitly. Quick mode leaves out the child-process
+// targets (rustok-serve builds rustok-iggy first; scale writes a big
+// partition) unless --targets names them.
 var quickValues = map[string]string{
-	"messages":     "50000",
-	"events":       "30000",
-	"e2e-duration": "1s",
-	"disk-bytes":   "268435456",
+	"targets":        "limits,inproc,sdk,http,jetstream,iggy,transport",
+	"messages":       "50000",
+	"events":         "30000",
+	"e2e-duration":   "1s",
+	"disk-bytes":     "268435456",
+	"scale-messages": "100000",
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -139,7 +160,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.fsync, "fsync", "interval", "fsync policy of rustok (never, interval, always); JetStream gets the matching sync_interval")
 	fs.Int64Var(&o.diskBytes, "disk-bytes", 1<<30, "bytes written for the disk limit")
 	fs.StringVar(&o.dir, "dir", "", "directory for data (default: a new temporary directory, removed at the end)")
-	targets := fs.String("targets", "limits,inproc,sdk,http,jetstream,iggy,transport", "targets to run (outbox, which needs "+EnvPostgresDSN+" for its PostgreSQL rows, only when named)")
+	targets := fs.String("targets", "limits,inproc,sdk,serve,http,jetstream,iggy,transport,scale", "targets to run (outbox, which needs "+EnvPostgresDSN+" for its PostgreSQL rows, only when named)")
+	fs.StringVar(&o.serveBin, "serve-bin", "", "rustok-iggy binary for the rustok-serve and scale targets (default: go build it into --dir)")
+	fs.IntVar(&o.scaleMessages, "scale-messages", 10_000_000, "messages (of --message-size bytes) in the scale target's one partition")
+	fs.IntVar(&o.scalePartitions, "scale-partitions", 1000, "partitions of the scale target's create-partitions row (one topic, one request; at most 1000)")
+	fs.IntVar(&o.scalePolls, "scale-polls", 200, "polls of --batch messages per scale poll-latency row")
 	scenarios := fs.String("scenarios", "", "comma-separated scenario names or prefixes (default: all)")
 	fs.StringVar(&o.iggyAddr, "iggy-addr", os.Getenv("IGGY_ADDR"), "Iggy server for the iggy-server target (default $IGGY_ADDR; empty skips it)")
 	fs.StringVar(&o.iggyUser, "iggy-username", envOr("IGGY_USERNAME", "iggy"), "Iggy user (default $IGGY_USERNAME or iggy)")
@@ -190,6 +215,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	positive("events", o.events)
 	positive("publishers", o.publishers)
 	positive("publish-batch", o.tpBatch)
+	positive("scale-messages", o.scaleMessages)
+	positive("scale-partitions", o.scalePartitions)
+	positive("scale-polls", o.scalePolls)
+	if o.scalePartitions > 1000 {
+		errs = append(errs, fmt.Errorf("--scale-partitions must be at most 1000 (Iggy's limit per request), got %d", o.scalePartitions))
+	}
 	if o.msgSize < 8 {
 		errs = append(errs, fmt.Errorf("--message-size must be at least 8 (the end-to-end timestamp), got %d", o.msgSize))
 	}
@@ -203,7 +234,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	for t := range o.targets {
 		switch t {
-		case "limits", "inproc", "sdk", "http", "jetstream", "iggy", "transport", "outbox":
+		case "limits", "inproc", "sdk", "serve", "http", "jetstream", "iggy", "transport", "scale", "outbox":
 		default:
 			errs = append(errs, fmt.Errorf("--targets: unknown target %q", t))
 		}
@@ -402,6 +433,7 @@ func (o *options) public() map[string]any {
 		"event_data": o.eventData, "publishers": o.publishers, "publish_batch": o.tpBatch,
 		"codecs": o.codecs, "fsync": o.fsync, "disk_bytes": o.diskBytes,
 		"skip_data_validation": o.skipDataValidation, "iggy_addr": o.iggyAddr, "nats_tcp": o.natsTCP,
+		"scale_messages": o.scaleMessages, "scale_partitions": o.scalePartitions, "scale_polls": o.scalePolls,
 	}
 }
 

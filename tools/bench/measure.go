@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -49,6 +50,8 @@ func quantile(sorted []int64, q float64) time.Duration {
 // meter measures one row: wall time, CPU time of the whole process
 // (getrusage), and the process's peak RSS during the row (the kernel's
 // high-water mark, reset at the start of the row where Linux allows it).
+// While measuredServer is set, the same figures of that server process
+// are taken apart (Row.ServerCPUNsPerMsg, Row.ServerPeakRSSMB).
 type meter struct {
 	start     time.Time
 	cpu0      time.Duration
@@ -56,6 +59,8 @@ type meter struct {
 	profiling bool
 	mallocs0  uint64
 	alloc0    uint64
+	// server measures measuredServer, when set, apart from this process.
+	server *serverMeter
 }
 
 // armedProfile is --profile: a CPU profile of one row's measured part.
@@ -90,6 +95,9 @@ func startMeter() *meter {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	m.mallocs0, m.alloc0 = ms.Mallocs, ms.TotalAlloc
+	if measuredServer != nil {
+		m.server = startServerMeter(measuredServer)
+	}
 	m.cpu0 = cpuTime()
 	m.start = time.Now()
 	return m
@@ -100,6 +108,9 @@ func startMeter() *meter {
 func (m *meter) stop(r *Row, msgs, bytes int64, lat *latencies) {
 	elapsed := time.Since(m.start)
 	cpu := cpuTime() - m.cpu0
+	if m.server != nil {
+		m.server.stop(r, msgs)
+	}
 	if m.profiling {
 		pprof.StopCPUProfile()
 		armed.done = true
@@ -149,7 +160,13 @@ func procStatusKB(field string) int64 {
 		return 0
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return statusField(f, field)
+}
+
+// statusField returns the number of the line of a /proc status file that
+// starts with field (0 when there is none).
+func statusField(r io.Reader, field string) int64 {
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Bytes()
 		if !bytes.HasPrefix(line, []byte(field)) {

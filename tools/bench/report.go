@@ -51,6 +51,12 @@ type Row struct {
 	P999us      float64 `json:"p999_us"`
 	CPUNsPerMsg float64 `json:"cpu_ns_per_msg"`
 	PeakRSSMB   float64 `json:"peak_rss_mib"`
+	// ServerCPUNsPerMsg and ServerPeakRSSMB are a separate server
+	// process's CPU time per message (/proc/PID/stat) and peak RSS during
+	// the row (rustok-serve and scale rows); CPUNsPerMsg and PeakRSSMB then
+	// count only this process (the clients). 0: not measured.
+	ServerCPUNsPerMsg float64 `json:"server_cpu_ns_per_msg,omitempty"`
+	ServerPeakRSSMB   float64 `json:"server_peak_rss_mib,omitempty"`
 	// AllocsPerMsg and AllocBytesPerMsg are Go heap allocations of the
 	// whole process during the row, per message.
 	AllocsPerMsg     float64 `json:"allocs_per_msg"`
@@ -129,8 +135,8 @@ func (rep *Report) ratios() {
 			case r.Kind != kindLatency && p.MsgsPerSec > 0:
 				r.VsPeer = r.MsgsPerSec / p.MsgsPerSec
 			}
-			if p.CPUNsPerMsg > 0 {
-				r.CPUVsPeer = r.CPUNsPerMsg / p.CPUNsPerMsg
+			if p.CPUNsPerMsg > 0 { // a separate server's CPU counts too
+				r.CPUVsPeer = (r.CPUNsPerMsg + r.ServerCPUNsPerMsg) / p.CPUNsPerMsg
 			}
 		}
 		switch r.Kind {
@@ -221,7 +227,7 @@ func (rep *Report) writeText(w io.Writer, md bool) error {
 			cells = []string{r.Target, r.Scenario, r.Durability,
 				fmtCount(r.MsgsPerSec), fmt.Sprintf("%.1f", r.MBPerSec),
 				fmtUS(r.P50us), fmtUS(r.P99us), fmtUS(r.P999us), orDash(r.LatencyOf),
-				fmt.Sprintf("%.2fµs", r.CPUNsPerMsg/1000), fmt.Sprintf("%.1f", r.AllocsPerMsg), fmt.Sprintf("%.0f MiB", r.PeakRSSMB),
+				r.cpuCell(), fmt.Sprintf("%.1f", r.AllocsPerMsg), r.rssCell(),
 				fmtRatio(r.VsPeer), fmtRatio(r.CPUVsPeer), lim}
 		}
 		if md {
@@ -242,6 +248,25 @@ func (rep *Report) writeText(w io.Writer, md bool) error {
 	}
 	fmt.Fprintf(w, "total %.1fs\n", rep.Seconds)
 	return nil
+}
+
+// cpuCell is the CPU/msg cell: this process's, plus the server's when a
+// separate server process was measured.
+func (r *Row) cpuCell() string {
+	c := fmt.Sprintf("%.2fµs", r.CPUNsPerMsg/1000)
+	if r.ServerCPUNsPerMsg > 0 {
+		c += fmt.Sprintf(" + %.2fµs server", r.ServerCPUNsPerMsg/1000)
+	}
+	return c
+}
+
+// rssCell is the peak RSS cell, with the server's when measured.
+func (r *Row) rssCell() string {
+	c := fmt.Sprintf("%.0f MiB", r.PeakRSSMB)
+	if r.ServerPeakRSSMB > 0 {
+		c += fmt.Sprintf(" (server %.0f MiB)", r.ServerPeakRSSMB)
+	}
+	return c
 }
 
 func orDash(s string) string {

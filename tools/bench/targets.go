@@ -55,6 +55,9 @@ func runTargets(ctx context.Context, o *options, base string) []Row {
 			done()
 		}
 	}
+	if o.targets["serve"] && ctx.Err() == nil {
+		rows = append(rows, runServeTarget(ctx, o, base, durability)...)
+	}
 	if o.targets["http"] && ctx.Err() == nil {
 		if b, done, err := openEmbedded("http", ""); err != nil {
 			fail("rustok-http", "open", err)
@@ -118,8 +121,41 @@ func runTargets(ctx context.Context, o *options, base string) []Row {
 			done()
 		}
 	}
+	if o.targets["scale"] && ctx.Err() == nil {
+		rows = append(rows, runScale(ctx, o, base)...)
+	}
 	if o.targets["outbox"] && ctx.Err() == nil {
 		rows = append(rows, runOutbox(ctx, o, base)...)
+	}
+	return rows
+}
+
+// runServeTarget runs the SDK scenarios against `rustok-iggy serve` in a
+// child process, measuring the child apart (measuredServer).
+func runServeTarget(ctx context.Context, o *options, base, durability string) []Row {
+	const name = "rustok-serve"
+	fail := func(what string, err error) []Row {
+		o.logf("%-22s %s: %v", name, what, err)
+		return []Row{{Target: name, Scenario: what, Err: err.Error()}}
+	}
+	bin, err := serveBinary(ctx, o, base)
+	if err != nil {
+		return fail("build", err)
+	}
+	dir := filepath.Join(base, "serve")
+	defer os.RemoveAll(dir)
+	p, err := startServe(ctx, bin, dir, o.fsync)
+	if err != nil {
+		return fail("start", err)
+	}
+	measuredServer = p
+	t := iggyTarget{name: name, durability: durability,
+		cpuNote: "CPU/msg and peak RSS: the SDK clients (this process) + the server (child process, /proc/PID)",
+		connect: sdkConnect(p.addr, "iggy", "iggy")}
+	rows := runIggy(ctx, o, t, "")
+	measuredServer = nil
+	if err := p.stop(); err != nil {
+		o.logf("%s: stop: %v", name, err)
 	}
 	return rows
 }

@@ -1,5 +1,5 @@
 // Package transporttest runs the transport's scenarios against any
-// core.Broker: the unit tests run them against an in-memory fake, the
+// core.Broker: the unit tests run them against core/coretest, the
 // integration module against the embedded and remote connectors. It uses
 // only the standard library's testing package.
 package transporttest

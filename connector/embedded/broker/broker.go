@@ -342,6 +342,49 @@ func (b *Broker) openPartition(t *topic, pid uint32, createdAt uint64, fresh boo
 	return &partition{id: pid, createdAt: createdAt, log: lg, offsets: offs}, nil
 }
 
+// openWorkers bounds the partitions opened at once. Opening is mostly
+// syscalls (mkdir, open, flock, getdents; reads of index tails on reopen)
+// that block in the kernel, so a few run side by side even on few cores.
+const openWorkers = 8
+
+// openPartitions replaces each placeholder of ps (an id, closed) by the
+// opened partition, up to openWorkers at a time; fresh is openPartition's,
+// and created says they are new. On error every partition it opened is
+// closed again (and if created, its files removed), ps keeps the
+// placeholders, and the errors are returned joined.
+func (b *Broker) openPartitions(t *topic, ps []*partition, createdAt func(*partition) uint64, fresh, created bool) error {
+	opened := make([]*partition, len(ps))
+	errs := make([]error, len(ps))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(openWorkers, len(ps)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(ps) {
+					return
+				}
+				opened[i], errs[i] = b.openPartition(t, ps[i].id, createdAt(ps[i]), fresh)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, p := range opened {
+			if p == nil {
+				continue
+			}
+			b.logIOErr("open partitions", p.close())
+			if created {
+				b.logIOErr("open partitions", os.RemoveAll(b.partitionDir(t.stream.id, t.id, p.id)))
+			}
+		}
+		return err
+	}
+	copy(ps, opened)
+	return nil
+}
+
 // Persistence of metadata.
 
 type metaFile struct {
@@ -474,13 +517,13 @@ func (b *Broker) load() error {
 				}
 				t.partitions = append(t.partitions, &partition{id: mp.ID, createdAt: mp.CreatedAt, closed: true})
 			}
-			for i, mp := range mt.Partitions {
-				p, err := b.openPartition(t, mp.ID, mp.CreatedAt, false)
-				if err != nil {
-					t.partitions = t.partitions[:i]
-					return fmt.Errorf("broker: %w", err)
-				}
-				t.partitions[i] = p
+			created := make(map[uint32]uint64, len(mt.Partitions))
+			for _, mp := range mt.Partitions {
+				created[mp.ID] = mp.CreatedAt
+			}
+			if err := b.openPartitions(t, t.partitions, func(p *partition) uint64 { return created[p.id] }, false, false); err != nil {
+				t.partitions = nil
+				return fmt.Errorf("broker: %w", err)
 			}
 			gused := map[uint32]bool{}
 			for _, mg := range mt.Groups {

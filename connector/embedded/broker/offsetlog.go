@@ -36,11 +36,14 @@ type offKey struct {
 // offsetLog holds one partition's consumer offsets in memory and in an
 // append-only file. A record is written (and, under FsyncAlways, synced)
 // before the in-memory map changes. Open reads the file, drops a torn or
-// corrupt tail and compacts. Safe for concurrent use.
+// corrupt tail and compacts. The file is created by the first record, so a
+// partition nobody consumed with offsets costs no inode (creating a file
+// is the dominant cost of creating partitions). Safe for concurrent use.
 type offsetLog struct {
 	mu      sync.Mutex
 	path    string
-	f       *os.File
+	f       *os.File // nil until the first record, or after close
+	closed  bool
 	live    map[offKey]uint64
 	records int
 	dirty   bool
@@ -50,7 +53,8 @@ type offsetLog struct {
 func openOffsetLog(path string, always bool) (*offsetLog, error) {
 	l := &offsetLog{path: path, live: map[offKey]uint64{}, always: always}
 	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	missing := errors.Is(err, os.ErrNotExist)
+	if err != nil && !missing {
 		return nil, fmt.Errorf("offsets %s: %w", path, err)
 	}
 	valid, records := 0, 0
@@ -69,8 +73,8 @@ func openOffsetLog(path string, always bool) (*offsetLog, error) {
 		valid += offRecSize
 		records++
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("offsets %s: %w", path, err)
+	if missing { // the first record creates the file
+		return l, nil
 	}
 	if valid < len(data) || records > offCompactAt+2*len(l.live) {
 		if err := l.rewrite(); err != nil {
@@ -150,8 +154,18 @@ func (l *offsetLog) removeAll(kind uint8, id uint32) error {
 }
 
 func (l *offsetLog) appendLocked(op uint8, k offKey, offset uint64) error {
-	if l.f == nil {
+	if l.closed {
 		return os.ErrClosed
+	}
+	if l.f == nil {
+		if err := os.MkdirAll(filepath.Dir(l.path), 0o755); err != nil {
+			return fmt.Errorf("offsets %s: %w", l.path, err)
+		}
+		f, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("offsets %s: %w", l.path, err)
+		}
+		l.f = f
 	}
 	if _, err := l.f.Write(encodeOffRec(op, k, offset)); err != nil {
 		return fmt.Errorf("offsets %s: %w", l.path, err)
@@ -188,6 +202,7 @@ func (l *offsetLog) sync() error {
 func (l *offsetLog) close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.closed = true
 	if l.f == nil {
 		return nil
 	}

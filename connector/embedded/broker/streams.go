@@ -376,7 +376,8 @@ func (b *Broker) CreateTopic(s *Session, streamID iggyproto.Identifier, cfg Topi
 		st.topicIDs.release(t.id)
 		return TopicInfo{}, errf(iggyproto.CodeError, "create topic: %v", err)
 	}
-	if err := b.addPartitions(t, cfg.PartitionsCount); err != nil {
+	// The topic's directory was just removed: nothing to clear per partition.
+	if err := b.addPartitions(t, cfg.PartitionsCount, false); err != nil {
 		b.logIOErr("create topic", b.dropTopicData(t))
 		st.topicIDs.release(t.id)
 		return TopicInfo{}, err
@@ -385,9 +386,10 @@ func (b *Broker) CreateTopic(s *Session, streamID iggyproto.Identifier, cfg Topi
 	return t.info(true), b.persist("create topic")
 }
 
-// addPartitions opens count new partitions after the existing ones; on
-// error the ones it opened are closed and removed again.
-func (b *Broker) addPartitions(t *topic, count uint32) error {
+// addPartitions opens count new partitions after the existing ones; with
+// wipe first removes whatever a crash may have left at their paths. On error the
+// ones it opened are closed and removed again.
+func (b *Broker) addPartitions(t *topic, count uint32, wipe bool) error {
 	base := len(t.partitions)
 	now := b.nowMicros()
 	for i := range count {
@@ -395,17 +397,10 @@ func (b *Broker) addPartitions(t *topic, count uint32) error {
 		// The size share is computed over the final count.
 		t.partitions = append(t.partitions, &partition{id: pid, closed: true})
 	}
-	for i := base; i < len(t.partitions); i++ {
-		p, err := b.openPartition(t, uint32(i), now, true)
-		if err != nil {
-			for _, q := range t.partitions[base:i] {
-				b.logIOErr("create partitions", q.close())
-				b.logIOErr("create partitions", os.RemoveAll(b.partitionDir(t.stream.id, t.id, q.id)))
-			}
-			t.partitions = t.partitions[:base]
-			return errf(iggyproto.CodeError, "create partitions: %v", err)
-		}
-		t.partitions[i] = p
+	err := b.openPartitions(t, t.partitions[base:], func(*partition) uint64 { return now }, wipe, true)
+	if err != nil {
+		t.partitions = t.partitions[:base]
+		return errf(iggyproto.CodeError, "create partitions: %v", err)
 	}
 	return nil
 }
@@ -556,7 +551,7 @@ func (b *Broker) CreatePartitions(s *Session, streamID, topicID iggyproto.Identi
 	if err != nil {
 		return err
 	}
-	if err := b.addPartitions(t, count); err != nil {
+	if err := b.addPartitions(t, count, true); err != nil {
 		return err
 	}
 	t.applyRetention()

@@ -26,6 +26,84 @@ func pathIDs(w http.ResponseWriter, r *http.Request, names ...string) ([]iggypro
 	return out, true
 }
 
+// pathOp answers a request that needs only its path ids (names): op runs
+// with them; its error becomes Iggy's error body, nil a 204.
+func pathOp(w http.ResponseWriter, r *http.Request, op func(ids []iggyproto.Identifier) error, names ...string) {
+	ids, ok := pathIDs(w, r, names...)
+	if !ok {
+		return
+	}
+	if err := op(ids); err != nil {
+		writeError(w, err)
+		return
+	}
+	noContent(w)
+}
+
+// pathGet answers a read by path ids (names): get's error as Iggy's
+// error body, a missing resource as Iggy's empty 404, else 200 with the
+// JSON value get returns.
+func pathGet(w http.ResponseWriter, r *http.Request, get func(ids []iggyproto.Identifier) (any, bool, error), names ...string) {
+	ids, ok := pathIDs(w, r, names...)
+	if !ok {
+		return
+	}
+	v, found, err := get(ids)
+	writeFound(w, v, found, err)
+}
+
+// writeFound answers a read: err as Iggy's error body, a missing resource
+// (found false) as Iggy's empty 404, else 200 with the JSON of v.
+func writeFound(w http.ResponseWriter, v any, found bool, err error) {
+	switch {
+	case err != nil:
+		writeError(w, err)
+	case !found:
+		writeNotFound(w)
+	default:
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// jsonOf converts what a broker read found to its JSON form (nil when
+// nothing was found).
+func jsonOf[V, J any](v V, found bool, toJSON func(V) J) any {
+	if !found {
+		return nil
+	}
+	return toJSON(v)
+}
+
+// jsonOfAll is jsonOf for a list; an empty list is [] in JSON, not null.
+func jsonOfAll[V, J any](vs []V, found bool, toJSON func(V) J) any {
+	if !found {
+		return nil
+	}
+	out := make([]J, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, toJSON(v))
+	}
+	return out
+}
+
+// pathBodyOp is pathOp for a request with a JSON body: once the path ids
+// parse, the body (at most limit bytes) is read into body, which op may
+// then use.
+func pathBodyOp(w http.ResponseWriter, r *http.Request, limit int64, body any, op func(ids []iggyproto.Identifier) error, names ...string) {
+	ids, ok := pathIDs(w, r, names...)
+	if !ok {
+		return
+	}
+	if !readJSON(w, r, limit, body) {
+		return
+	}
+	if err := op(ids); err != nil {
+		writeError(w, err)
+		return
+	}
+	noContent(w)
+}
+
 // nameBody is {"name": "..."} (create/update stream, create group).
 type nameBody struct {
 	Name *string `json:"name"`
@@ -52,19 +130,10 @@ func (h *Handler) getStreams(w http.ResponseWriter, r *http.Request, s *broker.S
 }
 
 func (h *Handler) getStream(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id")
-	if !ok {
-		return
-	}
-	st, found, err := h.b.GetStream(s, ids[0])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		writeJSON(w, http.StatusOK, streamDetailsJSON(st))
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		v, found, err := h.b.GetStream(s, ids[0])
+		return jsonOf(v, found, streamDetailsJSON), found, err
+	}, "stream_id")
 }
 
 func (h *Handler) createStream(w http.ResponseWriter, r *http.Request, s *broker.Session) {
@@ -81,43 +150,18 @@ func (h *Handler) createStream(w http.ResponseWriter, r *http.Request, s *broker
 }
 
 func (h *Handler) updateStream(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id")
-	if !ok {
-		return
-	}
 	var body nameBody
-	if !readJSON(w, r, h.cfg.MaxRequestBody, &body) {
-		return
-	}
-	if err := h.b.UpdateStream(s, ids[0], *body.Name); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathBodyOp(w, r, h.cfg.MaxRequestBody, &body, func(ids []iggyproto.Identifier) error {
+		return h.b.UpdateStream(s, ids[0], *body.Name)
+	}, "stream_id")
 }
 
 func (h *Handler) deleteStream(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id")
-	if !ok {
-		return
-	}
-	if err := h.b.DeleteStream(s, ids[0]); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathOp(w, r, func(ids []iggyproto.Identifier) error { return h.b.DeleteStream(s, ids[0]) }, "stream_id")
 }
 
 func (h *Handler) purgeStream(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id")
-	if !ok {
-		return
-	}
-	if err := h.b.PurgeStream(s, ids[0]); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathOp(w, r, func(ids []iggyproto.Identifier) error { return h.b.PurgeStream(s, ids[0]) }, "stream_id")
 }
 
 // topicBody is CreateTopic / UpdateTopic. Every field but
@@ -217,39 +261,17 @@ func parseSize(s string) (uint64, error) {
 }
 
 func (h *Handler) getTopics(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id")
-	if !ok {
-		return
-	}
-	ts, found, err := h.b.GetTopics(s, ids[0])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		out := make([]TopicJSON, 0, len(ts))
-		for _, t := range ts {
-			out = append(out, topicJSON(t))
-		}
-		writeJSON(w, http.StatusOK, out)
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		vs, found, err := h.b.GetTopics(s, ids[0])
+		return jsonOfAll(vs, found, topicJSON), found, err
+	}, "stream_id")
 }
 
 func (h *Handler) getTopic(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id")
-	if !ok {
-		return
-	}
-	t, found, err := h.b.GetTopic(s, ids[0], ids[1])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		writeJSON(w, http.StatusOK, topicDetailsJSON(t))
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		v, found, err := h.b.GetTopic(s, ids[0], ids[1])
+		return jsonOf(v, found, topicDetailsJSON), found, err
+	}, "stream_id", "topic_id")
 }
 
 func (h *Handler) createTopic(w http.ResponseWriter, r *http.Request, s *broker.Session) {
@@ -296,27 +318,11 @@ func (h *Handler) updateTopic(w http.ResponseWriter, r *http.Request, s *broker.
 }
 
 func (h *Handler) deleteTopic(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id")
-	if !ok {
-		return
-	}
-	if err := h.b.DeleteTopic(s, ids[0], ids[1]); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathOp(w, r, func(ids []iggyproto.Identifier) error { return h.b.DeleteTopic(s, ids[0], ids[1]) }, "stream_id", "topic_id")
 }
 
 func (h *Handler) purgeTopic(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id")
-	if !ok {
-		return
-	}
-	if err := h.b.PurgeTopic(s, ids[0], ids[1]); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathOp(w, r, func(ids []iggyproto.Identifier) error { return h.b.PurgeTopic(s, ids[0], ids[1]) }, "stream_id", "topic_id")
 }
 
 // partitionsBody is CreatePartitions.
@@ -368,39 +374,17 @@ func (h *Handler) deletePartitions(w http.ResponseWriter, r *http.Request, s *br
 }
 
 func (h *Handler) getGroups(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id")
-	if !ok {
-		return
-	}
-	gs, found, err := h.b.GetConsumerGroups(s, ids[0], ids[1])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		out := make([]GroupJSON, 0, len(gs))
-		for _, g := range gs {
-			out = append(out, groupJSON(g))
-		}
-		writeJSON(w, http.StatusOK, out)
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		vs, found, err := h.b.GetConsumerGroups(s, ids[0], ids[1])
+		return jsonOfAll(vs, found, groupJSON), found, err
+	}, "stream_id", "topic_id")
 }
 
 func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id", "group_id")
-	if !ok {
-		return
-	}
-	g, found, err := h.b.GetConsumerGroup(s, ids[0], ids[1], ids[2])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		writeJSON(w, http.StatusOK, groupDetailsJSON(g))
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		v, found, err := h.b.GetConsumerGroup(s, ids[0], ids[1], ids[2])
+		return jsonOf(v, found, groupDetailsJSON), found, err
+	}, "stream_id", "topic_id", "group_id")
 }
 
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, s *broker.Session) {
@@ -421,15 +405,7 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, s *broker.
 }
 
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "stream_id", "topic_id", "group_id")
-	if !ok {
-		return
-	}
-	if err := h.b.DeleteConsumerGroup(s, ids[0], ids[1], ids[2]); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathOp(w, r, func(ids []iggyproto.Identifier) error { return h.b.DeleteConsumerGroup(s, ids[0], ids[1], ids[2]) }, "stream_id", "topic_id", "group_id")
 }
 
 // consumerOf is the single consumer an HTTP request names (Iggy's HTTP

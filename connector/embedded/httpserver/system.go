@@ -115,12 +115,5 @@ func (h *Handler) getClient(w http.ResponseWriter, r *http.Request, s *broker.Se
 		return
 	}
 	c, found, err := h.b.GetClient(s, uint32(id))
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		writeJSON(w, http.StatusOK, clientDetailsJSON(c))
-	}
+	writeFound(w, jsonOf(c, found, clientDetailsJSON), found, err)
 }

@@ -136,19 +136,10 @@ func (h *Handler) getUsers(w http.ResponseWriter, r *http.Request, s *broker.Ses
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "user_id")
-	if !ok {
-		return
-	}
-	u, found, err := h.b.GetUser(s, ids[0])
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		writeNotFound(w)
-	default:
-		writeJSON(w, http.StatusOK, userDetailsJSON(u))
-	}
+	pathGet(w, r, func(ids []iggyproto.Identifier) (any, bool, error) {
+		v, found, err := h.b.GetUser(s, ids[0])
+		return jsonOf(v, found, userDetailsJSON), found, err
+	}, "user_id")
 }
 
 // createUserBody is CreateUser.
@@ -211,31 +202,14 @@ func (b *updateUserBody) validate() error {
 }
 
 func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "user_id")
-	if !ok {
-		return
-	}
 	var body updateUserBody
-	if !readJSON(w, r, h.cfg.MaxRequestBody, &body) {
-		return
-	}
-	if err := h.b.UpdateUser(s, ids[0], body.Username, body.status); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathBodyOp(w, r, h.cfg.MaxRequestBody, &body, func(ids []iggyproto.Identifier) error {
+		return h.b.UpdateUser(s, ids[0], body.Username, body.status)
+	}, "user_id")
 }
 
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "user_id")
-	if !ok {
-		return
-	}
-	if err := h.b.DeleteUser(s, ids[0]); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathOp(w, r, func(ids []iggyproto.Identifier) error { return h.b.DeleteUser(s, ids[0]) }, "user_id")
 }
 
 // permissionsBody is UpdatePermissions; null permissions clear them.
@@ -250,19 +224,10 @@ func (b *permissionsBody) validate() (err error) {
 }
 
 func (h *Handler) updatePermissions(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "user_id")
-	if !ok {
-		return
-	}
 	var body permissionsBody
-	if !readJSON(w, r, h.cfg.MaxRequestBody, &body) {
-		return
-	}
-	if err := h.b.UpdatePermissions(s, ids[0], body.perms); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathBodyOp(w, r, h.cfg.MaxRequestBody, &body, func(ids []iggyproto.Identifier) error {
+		return h.b.UpdatePermissions(s, ids[0], body.perms)
+	}, "user_id")
 }
 
 // passwordBody is ChangePassword.
@@ -282,19 +247,10 @@ func (b *passwordBody) validate() error {
 }
 
 func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, s *broker.Session) {
-	ids, ok := pathIDs(w, r, "user_id")
-	if !ok {
-		return
-	}
 	var body passwordBody
-	if !readJSON(w, r, h.cfg.MaxRequestBody, &body) {
-		return
-	}
-	if err := h.b.ChangePassword(s, ids[0], *body.CurrentPassword, *body.NewPassword); err != nil {
-		writeError(w, err)
-		return
-	}
-	noContent(w)
+	pathBodyOp(w, r, h.cfg.MaxRequestBody, &body, func(ids []iggyproto.Identifier) error {
+		return h.b.ChangePassword(s, ids[0], *body.CurrentPassword, *body.NewPassword)
+	}, "user_id")
 }
 
 func (h *Handler) getPATs(w http.ResponseWriter, r *http.Request, s *broker.Session) {

@@ -194,7 +194,7 @@ func (p *Partition) syncNow() error {
 	p.dirty.Store(false)
 	var errs []error
 	for _, s := range pending {
-		errs = append(errs, fdatasync(s.log), fdatasync(s.idx))
+		errs = append(errs, s.syncData(), s.syncIndex())
 		s.release()
 	}
 	p.mu.RLock()
@@ -205,7 +205,7 @@ func (p *Partition) syncNow() error {
 	}
 	p.mu.RUnlock()
 	if act != nil {
-		errs = append(errs, fdatasync(act.log), fdatasync(act.idx))
+		errs = append(errs, act.syncData(), act.syncIndex())
 		act.release()
 	}
 	if p.dirDirty.Swap(false) {

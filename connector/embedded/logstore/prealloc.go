@@ -3,6 +3,7 @@ package logstore
 import (
 	"context"
 	"log/slog"
+	"os"
 )
 
 // Preallocation: once the active segment holds preallocFrom bytes, the
@@ -20,16 +21,16 @@ const (
 )
 
 // preallocate makes sure blocks are reserved up to end (and the next step
-// beyond it) in act, the active segment. A filesystem that refuses is not
-// asked again for this partition.
-func (p *Partition) preallocate(act *segment, end int64) {
+// beyond it) in f, the message file of act, the active segment. A
+// filesystem that refuses is not asked again for this partition.
+func (p *Partition) preallocate(act *segment, f *os.File, end int64) {
 	w := &p.w
 	if w.noPrealloc || end <= w.prealloc || act.size < preallocFrom {
 		return
 	}
 	target := max(end, min(end+min(act.size, preallocMax), p.opts.SegmentSize))
 	from := max(w.prealloc, act.size)
-	if err := reserve(act.log, from, target-from); err != nil {
+	if err := reserve(f, from, target-from); err != nil {
 		w.noPrealloc = true
 		p.log.LogAttrs(context.Background(), slog.LevelDebug, "no preallocation of segment space",
 			slog.String("segment", act.logPath), slog.Any("err", err))
@@ -42,8 +43,8 @@ func (p *Partition) preallocate(act *segment, end int64) {
 // is no longer written (rollover).
 func (p *Partition) releaseReserve(act *segment) {
 	w := &p.w
-	if w.prealloc > act.size {
-		if err := unreserve(act.log, act.size, w.prealloc-act.size); err != nil {
+	if f := act.data(); f != nil && w.prealloc > act.size {
+		if err := unreserve(f, act.size, w.prealloc-act.size); err != nil {
 			p.log.LogAttrs(context.Background(), slog.LevelDebug, "cannot release preallocated segment space",
 				slog.String("segment", act.logPath), slog.Any("err", err))
 		}

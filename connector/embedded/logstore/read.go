@@ -183,7 +183,7 @@ type headerReader struct {
 }
 
 func newHeaderReader(v *segView) headerReader {
-	return headerReader{f: v.s.log, size: v.size, bp: scratchPool.Get().(*[]byte)}
+	return headerReader{f: v.s.data(), size: v.size, bp: scratchPool.Get().(*[]byte)}
 }
 
 func (r *headerReader) close() { scratchPool.Put(r.bp) }
@@ -269,7 +269,7 @@ func (p *Partition) readSegmentOnce(v *segView, dst []byte, off uint64, maxCount
 		end, byCeil = pos+int64(bytesLeft), false
 		if mustOne {
 			var hb [iggyproto.MessageHeaderSize]byte
-			if _, err := v.s.log.ReadAt(hb[:], pos); err != nil {
+			if _, err := v.s.data().ReadAt(hb[:], pos); err != nil {
 				return dst, 0, fmt.Errorf("logstore: read %s: %w", v.s.logPath, err), false
 			}
 			h, _ := iggyproto.DecodeMessageHeader(hb[:])
@@ -299,7 +299,7 @@ func (p *Partition) readSegmentOnce(v *segView, dst []byte, off uint64, maxCount
 		dst = slices.Grow(dst, int(end-pos))[:start+int(end-pos)]
 		b = dst[start:]
 	}
-	if _, err := v.s.log.ReadAt(b, pos); err != nil {
+	if _, err := v.s.data().ReadAt(b, pos); err != nil {
 		return dst[:start], 0, fmt.Errorf("logstore: read %s: %w", v.s.logPath, err), false
 	}
 	mp := 0

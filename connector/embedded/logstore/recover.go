@@ -39,7 +39,7 @@ func (p *Partition) recover() error {
 	}
 	slices.Sort(bases)
 	for i, base := range bases {
-		s, err := openSegment(p.dir, base, false)
+		s, err := openSegment(p.dir, base, segOpen)
 		if err != nil {
 			return err
 		}
@@ -76,13 +76,23 @@ func (p *Partition) recover() error {
 		if n := len(p.segs); n > 0 {
 			base = max(p.segs[n-1].fileNext, p.segs[n-1].base+1)
 		}
-		s, err := openSegment(p.dir, base, true)
+		mode := segLazy // a partition without segments: see segLazy
+		if len(p.segs) > 0 {
+			mode = segCreate
+		}
+		s, err := openSegment(p.dir, base, mode)
 		if err != nil {
 			return err
 		}
 		p.segs = append(p.segs, s)
-		if err := syncDir(p.lock); err != nil {
-			return fmt.Errorf("logstore: %w", err)
+		// A new name (segCreate; segLazy makes it with the first batch)
+		// reaches stable storage with the first sync: before the first
+		// Append under FsyncAlways returns (see flush), within the
+		// interval, or on Sync and Close. Syncing here would cost a
+		// directory fsync per partition, and the segment holds no
+		// acknowledged data until then.
+		if mode == segCreate {
+			p.dirDirty.Store(true)
 		}
 	}
 	return nil
@@ -92,7 +102,7 @@ func (p *Partition) recover() error {
 // For the last segment a bad tail is cut; for a closed one it is logged and
 // the segment is readable up to it.
 func (p *Partition) recoverSegment(s *segment, last bool) error {
-	st, err := s.log.Stat()
+	st, err := s.data().Stat()
 	if err != nil {
 		return fmt.Errorf("logstore: %w", err)
 	}
@@ -100,7 +110,8 @@ func (p *Partition) recoverSegment(s *segment, last bool) error {
 	if fileSize > maxSegmentSize+maxBatchBytes {
 		return fmt.Errorf("logstore: segment %s: %d bytes is over the 3 GiB a segment can hold", s.logPath, fileSize)
 	}
-	ist, err := s.idx.Stat()
+	idx := s.index() // recovery opens existing segments: never nil
+	ist, err := idx.Stat()
 	if err != nil {
 		return fmt.Errorf("logstore: %w", err)
 	}
@@ -113,7 +124,7 @@ func (p *Partition) recoverSegment(s *segment, last bool) error {
 	var start indexEntry
 	if last {
 		buf := make([]byte, nidx*IndexEntrySize)
-		if _, err := io.ReadFull(io.NewSectionReader(s.idx, 0, int64(len(buf))), buf); err != nil {
+		if _, err := io.ReadFull(io.NewSectionReader(idx, 0, int64(len(buf))), buf); err != nil {
 			return fmt.Errorf("logstore: read index %s: %w", s.idxPath, err)
 		}
 		entries = make([]indexEntry, 0, nidx)
@@ -132,7 +143,7 @@ func (p *Partition) recoverSegment(s *segment, last bool) error {
 		found := false
 		for k = nidx - 1; k >= max(0, nidx-8); k-- {
 			var b [IndexEntrySize]byte
-			if _, err := s.idx.ReadAt(b[:], k*IndexEntrySize); err == nil {
+			if _, err := idx.ReadAt(b[:], k*IndexEntrySize); err == nil {
 				e := getEntry(b[:])
 				if (k > 0 || (e.rel == 0 && e.pos == 0)) && p.entryValid(s, e, fileSize) {
 					found = true
@@ -151,7 +162,7 @@ func (p *Partition) recoverSegment(s *segment, last bool) error {
 			entries = entries[:k+1]
 		} else {
 			var b [IndexEntrySize]byte
-			_, _ = s.idx.ReadAt(b[:], k*IndexEntrySize)
+			_, _ = idx.ReadAt(b[:], k*IndexEntrySize)
 			start = getEntry(b[:])
 		}
 	} else if nidx > 0 || fileSize > 0 {
@@ -194,7 +205,7 @@ func (p *Partition) recoverSegment(s *segment, last bool) error {
 		p.log.LogAttrs(context.Background(), slog.LevelWarn, "cutting torn tail",
 			slog.String("segment", s.logPath), slog.Int64("from", res.end), slog.Int64("to", fileSize),
 			slog.Int64("bytes", fileSize-res.end), slog.Int("messages", cut.messages), slog.String("reason", res.reason))
-		if err := s.log.Truncate(res.end); err != nil {
+		if err := s.data().Truncate(res.end); err != nil {
 			return fmt.Errorf("logstore: cut torn tail of %s: %w", s.logPath, err)
 		}
 		return nil
@@ -233,7 +244,7 @@ func entryFollows(prev []indexEntry, e indexEntry, fileSize int64) bool {
 // timestamp and a correct checksum.
 func (p *Partition) entryValid(s *segment, e indexEntry, fileSize int64) bool {
 	var hb [iggyproto.MessageHeaderSize]byte
-	if _, err := s.log.ReadAt(hb[:], int64(e.pos)); err != nil {
+	if _, err := s.data().ReadAt(hb[:], int64(e.pos)); err != nil {
 		return false
 	}
 	h, _ := iggyproto.DecodeMessageHeader(hb[:])
@@ -241,7 +252,7 @@ func (p *Partition) entryValid(s *segment, e indexEntry, fileSize int64) bool {
 		return false
 	}
 	msg := make([]byte, h.Size())
-	if _, err := s.log.ReadAt(msg, int64(e.pos)); err != nil {
+	if _, err := s.data().ReadAt(msg, int64(e.pos)); err != nil {
 		return false
 	}
 	return iggyproto.Checksum(msg) == h.Checksum
@@ -274,7 +285,7 @@ func (p *Partition) scan(s *segment, pos int64, off uint64, haveEntry bool, file
 	for pos < fileSize {
 		// Make sure the header is buffered.
 		if pos+iggyproto.MessageHeaderSize > bufStart+bufLen {
-			if n, err := s.log.ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
+			if n, err := s.data().ReadAt(buf, pos); err != nil && !errors.Is(err, io.EOF) {
 				return res, fmt.Errorf("logstore: read %s: %w", s.logPath, err)
 			} else {
 				bufStart, bufLen = pos, int64(n)
@@ -303,7 +314,7 @@ func (p *Partition) scan(s *segment, pos int64, off uint64, haveEntry bool, file
 		if pos+size <= bufStart+bufLen {
 			msg = buf[pos-bufStart : pos-bufStart+size]
 		} else if size <= int64(len(buf)) {
-			n, err := s.log.ReadAt(buf, pos)
+			n, err := s.data().ReadAt(buf, pos)
 			if err != nil && !errors.Is(err, io.EOF) {
 				return res, fmt.Errorf("logstore: read %s: %w", s.logPath, err)
 			}
@@ -311,7 +322,7 @@ func (p *Partition) scan(s *segment, pos int64, off uint64, haveEntry bool, file
 			msg = buf[:size]
 		} else {
 			msg = make([]byte, size)
-			if _, err := s.log.ReadAt(msg, pos); err != nil {
+			if _, err := s.data().ReadAt(msg, pos); err != nil {
 				return res, fmt.Errorf("logstore: read %s: %w", s.logPath, err)
 			}
 		}
@@ -342,7 +353,7 @@ func countMessages(s *segment, pos, fileSize int64) cutInfo {
 	var ci cutInfo
 	var hb [iggyproto.MessageHeaderSize]byte
 	for first := true; pos < fileSize; first = false {
-		n, _ := s.log.ReadAt(hb[:], pos)
+		n, _ := s.data().ReadAt(hb[:], pos)
 		if n < iggyproto.MessageHeaderSize {
 			ci.messages++ // a torn header
 			break
@@ -357,7 +368,7 @@ func countMessages(s *segment, pos, fileSize int64) cutInfo {
 		}
 		if !first {
 			msg := make([]byte, h.Size())
-			if _, err := s.log.ReadAt(msg, pos); err == nil && iggyproto.Checksum(msg) == h.Checksum {
+			if _, err := s.data().ReadAt(msg, pos); err == nil && iggyproto.Checksum(msg) == h.Checksum {
 				ci.validAfter++
 				ci.maxOffset = max(ci.maxOffset, h.Offset)
 			}
@@ -370,7 +381,8 @@ func countMessages(s *segment, pos, fileSize int64) cutInfo {
 // rewriteIndexTail keeps the first keep entries of s's index file and writes
 // add after them.
 func rewriteIndexTail(s *segment, keep int64, add []indexEntry) error {
-	if err := s.idx.Truncate(keep * IndexEntrySize); err != nil {
+	idx := s.index()
+	if err := idx.Truncate(keep * IndexEntrySize); err != nil {
 		return fmt.Errorf("logstore: rebuild index %s: %w", s.idxPath, err)
 	}
 	if len(add) == 0 {
@@ -380,7 +392,7 @@ func rewriteIndexTail(s *segment, keep int64, add []indexEntry) error {
 	for i, e := range add {
 		putEntry(buf[i*IndexEntrySize:], e)
 	}
-	if _, err := s.idx.WriteAt(buf, keep*IndexEntrySize); err != nil {
+	if _, err := idx.WriteAt(buf, keep*IndexEntrySize); err != nil {
 		return fmt.Errorf("logstore: rebuild index %s: %w", s.idxPath, err)
 	}
 	return nil

@@ -58,14 +58,21 @@ func parseSegmentName(name string) (uint64, bool) {
 }
 
 // segment is one .log/.index pair. Fields below "published" are written only
-// by the writer goroutine (or Open) while holding Partition.mu, and read by
+// by the writer (or Open) while holding Partition.mu, and read by
 // others under Partition.mu.RLock; the writer reads them without the lock.
 type segment struct {
 	base    uint64
 	logPath string
 	idxPath string
-	log     *os.File
-	idx     *os.File
+	// log is the message file; nil only in the first segment of a new
+	// partition until the writer stores its first batch (see segLazy).
+	// Read with data().
+	log atomic.Pointer[os.File]
+	// idx is the index file; nil in a segment created by this process
+	// until the writer stores its first entry (creating a file is what
+	// creating a partition mostly costs, and the index can be rebuilt).
+	// Set by the writer; read with index().
+	idx atomic.Pointer[os.File]
 	// refs counts the owner (the partition's segment list) plus readers in
 	// flight; the files are closed when it drops to zero.
 	refs atomic.Int32
@@ -86,8 +93,27 @@ type segment struct {
 	idxBad bool // an index write failed: keep mem, do not trust the file
 }
 
-// openSegment opens (creating if asked) the files of the segment at base.
-func openSegment(dir string, base uint64, create bool) (*segment, error) {
+// segMode says how openSegment gets a segment's files.
+type segMode int
+
+const (
+	// segOpen opens an existing segment (a missing index is created empty).
+	segOpen segMode = iota
+	// segCreate makes a new segment: its .log, not yet its index (see
+	// segment.idx).
+	segCreate
+	// segLazy makes the first segment of a partition that has none, with
+	// no file at all until the first batch: creating files is what
+	// creating a partition mostly costs. Only there is it safe: a crash
+	// before the first write leaves a directory without segments, which
+	// recovery turns into the same empty segment at offset 0. A segment
+	// that follows others must exist on disk at once (retention may
+	// remove those, and the next offset would be lost with them).
+	segLazy
+)
+
+// openSegment opens or makes the segment at base (see segMode).
+func openSegment(dir string, base uint64, mode segMode) (*segment, error) {
 	name := segmentName(base)
 	s := &segment{
 		base:    base,
@@ -95,28 +121,82 @@ func openSegment(dir string, base uint64, create bool) (*segment, error) {
 		logPath: filepath.Join(dir, name+LogSuffix),
 		idxPath: filepath.Join(dir, name+IndexSuffix),
 	}
+	s.refs.Store(1)
+	if mode == segLazy {
+		return s, nil
+	}
 	flag := os.O_RDWR
-	if create {
+	if mode == segCreate {
 		flag |= os.O_CREATE | os.O_EXCL
 	}
-	var err error
-	if s.log, err = os.OpenFile(s.logPath, flag, 0o644); err != nil {
+	f, err := os.OpenFile(s.logPath, flag, 0o644)
+	if err != nil {
 		return nil, fmt.Errorf("logstore: open segment: %w", err)
 	}
-	if s.idx, err = os.OpenFile(s.idxPath, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
-		s.log.Close()
-		return nil, fmt.Errorf("logstore: open index: %w", err)
+	s.log.Store(f)
+	if mode == segOpen {
+		idx, err := os.OpenFile(s.idxPath, os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("logstore: open index: %w", err)
+		}
+		s.idx.Store(idx)
 	}
-	s.refs.Store(1)
 	return s, nil
+}
+
+// data returns the message file, nil if a lazy segment has none yet.
+func (s *segment) data() *os.File { return s.log.Load() }
+
+// createData creates the message file of a lazy segment (the writer).
+func (s *segment) createData() (*os.File, error) {
+	f, err := os.OpenFile(s.logPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Store(f)
+	return f, nil
+}
+
+// syncData fdatasyncs the message file, if there is one.
+func (s *segment) syncData() error {
+	if f := s.data(); f != nil {
+		return fdatasync(f)
+	}
+	return nil
 }
 
 // release drops one reference; the last one closes the files.
 func (s *segment) release() {
 	if s.refs.Add(-1) == 0 {
-		s.log.Close()
-		s.idx.Close()
+		if f := s.data(); f != nil {
+			f.Close()
+		}
+		if idx := s.index(); idx != nil {
+			idx.Close()
+		}
 	}
+}
+
+// index returns the index file, nil if the segment has none yet.
+func (s *segment) index() *os.File { return s.idx.Load() }
+
+// createIndex creates the index file of a new segment (the writer).
+func (s *segment) createIndex() (*os.File, error) {
+	f, err := os.OpenFile(s.idxPath, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	s.idx.Store(f)
+	return f, nil
+}
+
+// syncIndex fdatasyncs the index file, if there is one.
+func (s *segment) syncIndex() error {
+	if idx := s.index(); idx != nil {
+		return fdatasync(idx)
+	}
+	return nil
 }
 
 // segView is a reader's snapshot of a segment, taken under Partition.mu.RLock
@@ -150,7 +230,11 @@ func (v *segView) entry(i int64) (indexEntry, error) {
 		return v.mem[i], nil
 	}
 	var b [IndexEntrySize]byte
-	if _, err := v.s.idx.ReadAt(b[:], i*IndexEntrySize); err != nil {
+	idx := v.s.index()
+	if idx == nil { // entries come from mem until the file exists
+		return indexEntry{}, os.ErrNotExist
+	}
+	if _, err := idx.ReadAt(b[:], i*IndexEntrySize); err != nil {
 		return indexEntry{}, err
 	}
 	return getEntry(b[:]), nil

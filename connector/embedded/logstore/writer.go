@@ -27,7 +27,8 @@ type request struct {
 
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
 
-// writer is the state owned by the writer goroutine.
+// writer is the state owned by the writer: the Append leading a group
+// commit or the drainer goroutine (Partition.writing says who).
 type writer struct {
 	write  func(f *os.File, bufs [][]byte, off int64) error // pwritev; tests inject failures
 	act    *segment
@@ -290,15 +291,23 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 	if len(w.iovs) == 0 {
 		return nil
 	}
-	p.preallocate(act, end)
 	write := w.write
 	if f := p.fault.Load(); f != nil {
 		write = faultyWrite(*f)
 	}
-	if err := write(act.log, w.iovs, act.size); err != nil {
+	f := act.data()
+	if f == nil { // the first batch of a new partition (segLazy)
+		var err error
+		if f, err = act.createData(); err != nil {
+			return fmt.Errorf("create %s: %w", act.logPath, err)
+		}
+		p.dirDirty.Store(true) // a new name: synced below under FsyncAlways
+	}
+	p.preallocate(act, f, end)
+	if err := write(f, w.iovs, act.size); err != nil {
 		// Cut whatever part of the group reached the file; offsets are reused.
 		w.prealloc = 0 // the cut may free the reserve too
-		if terr := act.log.Truncate(act.size); terr != nil {
+		if terr := f.Truncate(act.size); terr != nil {
 			p.log.LogAttrs(context.Background(), slog.LevelError, "cannot cut failed write",
 				slog.String("segment", act.logPath), slog.Any("err", terr))
 		}
@@ -306,7 +315,11 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 	}
 	var syncErr error
 	if p.opts.Fsync == FsyncAlways {
-		if err := fdatasync(act.log); err != nil {
+		err := fdatasync(f)
+		if err == nil {
+			err = p.syncDirIfDirty()
+		}
+		if err != nil {
 			// The data is in the file but its durability is unknown: refuse
 			// further appends rather than pretend.
 			syncErr = fmt.Errorf("fsync %s: %w", act.logPath, err)
@@ -322,7 +335,15 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 			putEntry(w.idxBuf[i*IndexEntrySize:], e)
 		}
 		off := int64(len(act.mem)) * IndexEntrySize
-		if _, err := act.idx.WriteAt(w.idxBuf, off); err != nil {
+		idx := act.index()
+		var err error
+		if idx == nil {
+			idx, err = act.createIndex()
+		}
+		if err == nil {
+			_, err = idx.WriteAt(w.idxBuf, off)
+		}
+		if err != nil {
 			act.idxBad = true
 			p.log.LogAttrs(context.Background(), slog.LevelWarn, "index write failed; index kept in memory and rebuilt on next open",
 				slog.String("index", act.idxPath), slog.Any("err", err))
@@ -366,16 +387,32 @@ func faultyWrite(fault error) func(f *os.File, bufs [][]byte, off int64) error {
 	}
 }
 
+// syncDirIfDirty fsyncs the directory if a name in it may not be durable
+// yet (a new partition's first segment). It holds smu, so it also waits for
+// a syncNow that already took the flag and is syncing the directory.
+func (p *Partition) syncDirIfDirty() error {
+	p.smu.Lock()
+	defer p.smu.Unlock()
+	if !p.dirDirty.Swap(false) {
+		return nil
+	}
+	if err := syncDir(p.lock); err != nil {
+		p.dirDirty.Store(true)
+		return err
+	}
+	return nil
+}
+
 // roll closes act and starts a new active segment at its next offset.
 func (p *Partition) roll(act *segment) (*segment, error) {
-	ns, err := openSegment(p.dir, act.next, true)
+	ns, err := openSegment(p.dir, act.next, segCreate)
 	if err != nil {
 		return nil, fmt.Errorf("rollover: %w", err)
 	}
 	p.releaseReserve(act)
 	switch p.opts.Fsync {
 	case FsyncAlways:
-		err = errors.Join(fdatasync(act.idx), syncDir(p.lock))
+		err = errors.Join(act.syncIndex(), syncDir(p.lock))
 	case FsyncInterval:
 		act.refs.Add(1)
 		p.smu.Lock()
@@ -384,8 +421,7 @@ func (p *Partition) roll(act *segment) (*segment, error) {
 		p.dirDirty.Store(true)
 	}
 	if err != nil {
-		ns.log.Close()
-		ns.idx.Close()
+		ns.release()
 		return nil, fmt.Errorf("rollover: %w", err)
 	}
 	p.mu.Lock()

@@ -292,7 +292,8 @@ func runDemo(ctx context.Context, cmd *cobra.Command, cfg config.Config, o demoO
 	if o.keepRunning && cfg.Events.Iggy.Mode == config.ModeEmbedded {
 		httpAddr = compose.HTTPAddr(cfg)
 	}
-	app, err := openApp(ctx, cfg, cliLogger(cmd, slog.LevelError), compose.WithHooks(hooks), compose.WithPortFallback(), compose.WithHTTPAddr(httpAddr))
+	app, err := openApp(ctx, cfg, cliLogger(cmd, slog.LevelError), compose.WithHooks(hooks), compose.WithPortFallback(), compose.WithHTTPAddr(httpAddr),
+		compose.WithoutOutboxRelay()) // the outbox part runs relays of its own
 	if err != nil {
 		return err
 	}

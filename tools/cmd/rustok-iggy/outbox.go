@@ -18,8 +18,8 @@ func newOutboxCmd() *cobra.Command {
 		Short: "Inspect the transactional outbox (status) or run its relay (relay)",
 		Long: `Works on the outbox database of events.outbox (driver sqlite or postgres,
 dsn, table). "status" prints pending rows, the oldest pending age, delivered
-rows per second over the last minute, dead rows and the relays (which one
-holds the lock). "relay" runs a relay into the configured broker until
+rows per second over the last minute, dead rows (only marked, and
+dead-lettered into the DLQ) and the relays (which one holds the lock). "relay" runs a relay into the configured broker until
 interrupted; several may run against one PostgreSQL database (one is active,
 the others stand by), one per SQLite file.`,
 	}
@@ -67,7 +67,7 @@ func newOutboxStatusCmd() *cobra.Command {
 				return writeJSON(out, map[string]any{
 					"table": ob.Outbox.Table(), "driver": string(ob.Outbox.Dialect()),
 					"pending": st.Pending, "oldest_pending_seconds": st.OldestPending.Seconds(),
-					"dead": st.Dead, "delivered_per_second": float64(st.DeliveredLastMinute) / 60,
+					"dead": st.Dead, "dead_lettered": st.DeadLettered, "delivered_per_second": float64(st.DeliveredLastMinute) / 60,
 					"relays": relays, "health": ob.Health(ctx),
 				})
 			}
@@ -75,7 +75,8 @@ func newOutboxStatusCmd() *cobra.Command {
 			fmt.Fprintf(out, "  pending:        %d\n", st.Pending)
 			fmt.Fprintf(out, "  oldest pending: %s\n", st.OldestPending.Round(time.Millisecond))
 			fmt.Fprintf(out, "  delivered/s:    %.1f (last minute)\n", float64(st.DeliveredLastMinute)/60)
-			fmt.Fprintf(out, "  dead:           %d\n", st.Dead)
+			fmt.Fprintf(out, "  dead:           %d (marked only)\n", st.Dead)
+			fmt.Fprintf(out, "  dead-lettered:  %d (in the DLQ, not yet pruned)\n", st.DeadLettered)
 			switch {
 			case ob.Outbox.Dialect() == outbox.SQLite && sqliteActive:
 				fmt.Fprintf(out, "  relay:          active (holds %s)\n", ob.LockPath())
@@ -101,37 +102,40 @@ func newOutboxStatusCmd() *cobra.Command {
 }
 
 func newOutboxRelayCmd() *cobra.Command {
-	return &cobra.Command{
+	var httpAddr string
+	cmd := &cobra.Command{
 		Use:   "relay",
 		Short: "Relay committed outbox rows to the broker until interrupted",
-		Args:  cobra.NoArgs,
+		Long: `Runs the App with events.outbox enabled: its start opens the outbox database
+and starts the relay; SIGINT/SIGTERM stop it gracefully (the publish in flight
+finishes and its rows are marked, then the relay lock is released for a
+standby relay). With --http-addr, /health (the "outbox" check: relay state,
+pending rows, oldest pending age, last error) and /metrics (rustok_outbox_*)
+are served there.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			cfg.Events.Outbox.Enabled = true // dedup window on an embedded broker
+			cfg.Events.Outbox.Enabled = true // the relay runs; dedup window on an embedded broker
 			ctx, stop := signalContext(cmd)
 			defer stop()
 			logger := cliLogger(cmd, slog.LevelInfo)
-			app, err := openApp(ctx, cfg, logger, compose.WithoutTCPListener(), compose.WithHTTPAddr(""))
+			app, err := openApp(ctx, cfg, logger, compose.WithoutTCPListener(), compose.WithHTTPAddr(httpAddr))
 			if err != nil {
 				return err
 			}
-			defer closeApp(app)
-			ob, err := compose.OpenOutbox(ctx, cfg, logger)
-			if err != nil {
-				return err
+			ob := app.Outbox()
+			msg := fmt.Sprintf("relaying %s (%s) to %s", ob.Outbox.Table(), ob.Outbox.Dialect(), app.Describe())
+			if a := app.HTTPAddr(); a != "" {
+				msg += "; /health and /metrics on http://" + a
 			}
-			if _, err := ob.StartRelay(ctx, app.Transport()); err != nil {
-				_ = ob.Shutdown(context.Background())
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "relaying %s (%s) to %s; Ctrl-C stops\n", ob.Outbox.Table(), ob.Outbox.Dialect(), app.Describe())
+			fmt.Fprintln(cmd.OutOrStdout(), msg+"; Ctrl-C stops")
 			<-ctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-			defer cancel()
-			return ob.Shutdown(sctx)
+			return closeApp(app)
 		},
 	}
+	cmd.Flags().StringVar(&httpAddr, "http-addr", "", "serve /health and /metrics on this address (host:port; port 0 = any free port)")
+	return cmd
 }

@@ -54,7 +54,7 @@ func TestOutboxCommands(t *testing.T) {
 	}
 
 	out, _, err := runCLI(t, "", "--config", cfgPath, "outbox", "status")
-	if err != nil || !strings.Contains(out, "pending:        1") || !strings.Contains(out, "relay:          none running") {
+	if err != nil || !strings.Contains(out, "pending:        1") || !strings.Contains(out, "relay:          none running") || !strings.Contains(out, "dead-lettered:  0") {
 		t.Fatalf("status before relay: %v\n%s", err, out)
 	}
 

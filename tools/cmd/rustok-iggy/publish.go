@@ -27,7 +27,8 @@ const maxInputLine = 16 << 20
 
 // openClient loads the configuration and opens the App as the short-lived
 // commands (publish, consume, replay, dlq, topology, health) need it: no TCP
-// listener, no HTTP server, logging at level and up to stderr, and a
+// listener, no HTTP server, no outbox relay (that is `outbox relay`'s
+// job), logging at level and up to stderr, and a
 // context that ends on SIGINT or SIGTERM. The caller defers closeAll, which
 // shuts the App down and then releases the signal context.
 func openClient(cmd *cobra.Command, level slog.Level) (ctx context.Context, app *compose.App, closeAll func(), err error) {
@@ -36,7 +37,7 @@ func openClient(cmd *cobra.Command, level slog.Level) (ctx context.Context, app 
 		return nil, nil, nil, err
 	}
 	ctx, stop := signalContext(cmd)
-	app, err = openApp(ctx, cfg, cliLogger(cmd, level), compose.WithoutTCPListener(), compose.WithHTTPAddr(""))
+	app, err = openApp(ctx, cfg, cliLogger(cmd, level), compose.WithoutTCPListener(), compose.WithHTTPAddr(""), compose.WithoutOutboxRelay())
 	if err != nil {
 		stop()
 		return nil, nil, nil, err

@@ -22,7 +22,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&rf.configPath, "config", "", "rustok-iggy YAML configuration `file` (flags override it)")
-	root.AddCommand(newServeCmd(rf))
+	root.AddCommand(newServeCmd(rf), newPingCmd())
 	addFrontDoorCommands(root) // demo, publish, consume, replay, dlq, topology, health (frontdoor.go)
 	return root
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/rustok/rustok-iggy/adapters/compose"
 	"github.com/rustok/rustok-iggy/adapters/config"
 	"github.com/rustok/rustok-iggy/adapters/httpapi"
+	"github.com/rustok/rustok-iggy/connector/embedded"
 	"github.com/rustok/rustok-iggy/connector/embedded/broker"
 	"github.com/rustok/rustok-iggy/connector/embedded/logstore"
 	"github.com/rustok/rustok-iggy/connector/embedded/server"
@@ -72,21 +73,6 @@ func (o serveOptions) serverConfig(tlsCfg *tls.Config, logger *slog.Logger) serv
 		MaxFrameMemory: o.MaxFrameMemory}
 }
 
-// isLoopback reports whether the host of addr ("host:port") only reaches
-// this machine: a loopback IP or "localhost". An empty host (all
-// interfaces) is not.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
 func newServeCmd(rf *rootFlags) *cobra.Command {
 	opts := serveOptions{DataDir: "./data/iggy", TCPAddr: server.DefaultAddr, Fsync: string(logstore.FsyncInterval)}
 	cmd := &cobra.Command{
@@ -135,10 +121,27 @@ Iggy's [heartbeat] enabled = false): every --heartbeat-interval (5s) each
 client that sent no ping for more than 1.2 intervals is removed (it leaves
 its consumer groups); its next command answers StaleClient (30) and the
 connection is closed. The official SDKs ping every 5s. With --config they
-come from embedded.heartbeat.enabled and embedded.heartbeat.interval.`,
+come from embedded.heartbeat.enabled and embedded.heartbeat.interval.
+
+Iggy 0.8.0's environment variables are read as Iggy's server reads them
+(over --config, under the flags; empty means unset), so the rustok-iggy
+image drops in where apache/iggy runs:
+  IGGY_SYSTEM_PATH                         --data-dir
+  IGGY_TCP_ADDRESS                         --tcp-addr
+  IGGY_TCP_ENABLED                         false is refused (TCP is always on)
+  IGGY_TCP_TLS_ENABLED=true                TLS with IGGY_TCP_TLS_CERT_FILE and
+                                           IGGY_TCP_TLS_KEY_FILE (--tls-cert,
+                                           --tls-key; no self-signed certificate)
+  IGGY_HTTP_ADDRESS                        --http-addr
+  IGGY_HTTP_ENABLED                        false: no HTTP; true without an
+                                           address: 127.0.0.1:3000 as Iggy
+  IGGY_HEARTBEAT_ENABLED, _INTERVAL        --heartbeat, --heartbeat-interval
+  IGGY_CONSUMER_GROUP_REBALANCING_TIMEOUT  --rebalancing-timeout
+  IGGY_SYSTEM_PARTITION_ENFORCE_FSYNC      true: --fsync always; false: interval
+Durations take Iggy's spelling too ("5 s", "1m 30s").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			eff, err := resolveServeOptions(rf.configPath, opts, cmd)
+			eff, err := resolveServeOptions(rf.configPath, opts, cmd, os.LookupEnv)
 			if err != nil {
 				return err
 			}
@@ -178,8 +181,9 @@ come from embedded.heartbeat.enabled and embedded.heartbeat.interval.`,
 }
 
 // resolveServeOptions applies the configuration file (if any) over the
-// defaults, then every flag given on the command line over that.
-func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Command) (serveOptions, error) {
+// defaults, then Iggy's environment variables found by lookupEnv
+// (serveenv.go), then every flag given on the command line over that.
+func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Command, lookupEnv func(string) (string, bool)) (serveOptions, error) {
 	eff := flags
 	if configPath != "" {
 		cfg, err := config.Load(configPath)
@@ -245,6 +249,9 @@ func resolveServeOptions(configPath string, flags serveOptions, cmd *cobra.Comma
 		}
 	}
 	var errs []error
+	if err := applyIggyEnv(&eff, lookupEnv, cmd.Flags().Changed); err != nil {
+		errs = append(errs, err)
+	}
 	if eff.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir: empty"))
 	}
@@ -301,7 +308,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, logger *slog.L
 	if err != nil {
 		return fmt.Errorf("open broker: %w", err)
 	}
-	if !isLoopback(o.TCPAddr) {
+	if !embedded.IsLoopback(o.TCPAddr) {
 		if b.RootPasswordIsDefault() {
 			if !o.AllowDefaultPassword {
 				_ = b.Close()

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-var listenLine = regexp.MustCompile(`listening on tcp://(\S+) `)
+var listenLine = regexp.MustCompile(`listening on tcp(?:\+tls)?://(\S+) `)
 
 // startServe runs "rustok-iggy serve" with args in a child process and
 // returns it and the address it printed.

@@ -171,6 +171,16 @@ func TestCheckFails(t *testing.T) {
 			[]string{core + " imports example.com/evil: core may depend only on the standard library and github.com/google/uuid (reached through github.com/google/uuid)"},
 		},
 		{
+			"core uses a test-support module outside its test-support packages",
+			[]Package{pkg(core+"/y", core, false, "github.com/OneOfOne/xxhash"), pkg("github.com/OneOfOne/xxhash", "github.com/OneOfOne/xxhash", false, "hash")},
+			[]string{core + "/y imports github.com/OneOfOne/xxhash: core may depend only on the standard library and github.com/google/uuid"},
+		},
+		{
+			"a core test-support package uses a module outside its list",
+			[]Package{pkg(core+"/coretest", core, false, "go.uber.org/fx")},
+			[]string{core + "/coretest imports go.uber.org/fx: core may depend only on the standard library and github.com/google/uuid, github.com/OneOfOne/xxhash"},
+		},
+		{
 			"a module missing from the table",
 			[]Package{pkg(RepoPrefix+"newmod", RepoPrefix+"newmod", false)},
 			[]string{`module "newmod" is not in the dependency table`},
@@ -200,6 +210,14 @@ func TestCheckFails(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCoreTestSupportMayUseXXH32(t *testing.T) {
+	pkgs := append(clean(), pkg(core+"/coretest", core, false, core, "github.com/OneOfOne/xxhash"),
+		pkg("github.com/OneOfOne/xxhash", "github.com/OneOfOne/xxhash", false, "hash"))
+	if v := Check(pkgs); len(v) != 0 {
+		t.Fatalf("violations: %v", v)
 	}
 }
 

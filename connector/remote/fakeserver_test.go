@@ -12,7 +12,11 @@ import (
 
 // fakeServer speaks just enough of the Iggy TCP protocol for connection
 // tests: ping, login (password or token), cluster metadata, join/leave
-// group; other commands go to handle (default: status 3).
+// group; other commands go to handle (default: status 3). It is not a
+// stream port (that is core/coretest) but a wire-level fault injector for
+// the SDK client under the remote connector: it hangs, drops connections,
+// restarts, and answers with any status or malformed body, which neither
+// the in-memory port nor the embedded broker's server can be made to do.
 type fakeServer struct {
 	t        *testing.T
 	addr     string
