@@ -210,10 +210,16 @@ func ReadRequestHeader(r io.Reader) (RequestHeader, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return RequestHeader{}, err
 	}
+	return DecodeRequestHeader(hdr), nil
+}
+
+// DecodeRequestHeader decodes the 8 bytes of a request header (for a caller
+// that reads them into its own buffer).
+func DecodeRequestHeader(hdr [RequestHeaderSize]byte) RequestHeader {
 	return RequestHeader{
 		Length:  binary.LittleEndian.Uint32(hdr[0:4]),
 		Command: Command(binary.LittleEndian.Uint32(hdr[4:8])),
-	}, nil
+	}
 }
 
 // CheckRequestHeader applies the size rules of the fact sheet (1.3) to a

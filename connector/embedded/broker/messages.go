@@ -172,6 +172,11 @@ type PollRequest struct {
 	Strategy    PollStrategy
 	Count       uint32
 	AutoCommit  bool
+	// Buf, when it has capacity, is the buffer the messages are read into
+	// (from Buf[:0]): PollResult.Messages then aliases it, grown if it was
+	// too small, and the caller may reuse it once done with the result.
+	// nil: a fresh buffer.
+	Buf []byte
 }
 
 // PollResult is a PollMessages answer. The zero value is the "16 zero
@@ -181,8 +186,8 @@ type PollResult struct {
 	// CurrentOffset is the partition's last offset (0 when empty).
 	CurrentOffset uint64
 	Count         uint32
-	// Messages holds Count messages exactly as stored, back to back; a
-	// fresh buffer owned by the caller.
+	// Messages holds Count messages exactly as stored, back to back; owned
+	// by the caller (PollRequest.Buf, or a fresh buffer).
 	Messages []byte
 }
 
@@ -365,9 +370,9 @@ func (b *Broker) pollPartition(part *partition, key offKey, req PollRequest) (Po
 	var chunk logstore.Chunk
 	var err error
 	if req.Strategy.Kind == PollTimestamp {
-		chunk, err = part.log.ReadFromTimestamp(req.Strategy.Value, count, maxPollBytes)
+		chunk, err = part.log.AppendReadFromTimestamp(req.Buf[:0], req.Strategy.Value, count, maxPollBytes)
 	} else {
-		chunk, err = part.log.Read(start, count, maxPollBytes)
+		chunk, err = part.log.AppendRead(req.Buf[:0], start, count, maxPollBytes)
 	}
 	if err != nil {
 		if errors.Is(err, core.ErrClosed) {

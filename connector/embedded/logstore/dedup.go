@@ -18,7 +18,7 @@ type dedupEntry struct {
 // dedup remembers the client-given (non-zero) ids appended within a window:
 // a map for lookups plus a FIFO ring in append order for pruning by time, so
 // memory is bounded by the window's traffic and by maxDedupIDs. Owned by the
-// writer goroutine (and Open before it starts).
+// writer (and Open before the first Append).
 type dedup struct {
 	window uint64 // µs
 	max    int    // maxDedupIDs; tests lower it

@@ -8,10 +8,11 @@
 // offset, byte position and timestamp about every 4 KiB of messages). See
 // docs/storage.md in the repository for the full layout.
 //
-// Flow: Append validates a batch and queues it; one writer goroutine per
-// partition takes everything queued, stamps offsets, timestamp, ids and
-// checksums in place, and writes the whole group with one pwritev call, rolling
-// to a new segment when the active one is full. Only after the write does it
+// Flow: Append validates a batch and queues it; the partition's writer (the
+// Append that found it idle, on its own goroutine, or a drainer goroutine
+// while Appends contend) takes everything queued, stamps offsets, timestamp,
+// ids and checksums in place, and writes the whole group with one pwritev
+// call, rolling to a new segment when the active one is full. Only after the write does it
 // publish the new end of the log, so readers never see a partial message.
 // Read and ReadFromTimestamp find the segment, binary-search its sparse index
 // (in memory for the active segment, in the index file for closed ones), scan

@@ -43,8 +43,9 @@ type Stats struct {
 func (s Stats) Messages() uint64 { return s.NextOffset - s.FirstOffset }
 
 // Partition is one partition's log in one directory. It is safe for
-// concurrent use. It owns one writer goroutine (and, under FsyncInterval, one
-// syncer goroutine) until Close.
+// concurrent use. Under FsyncInterval it owns one syncer goroutine until
+// Close; while Appends contend it runs one drainer goroutine (see Append),
+// which Close also waits for.
 type Partition struct {
 	dir  string
 	opts Options
@@ -68,9 +69,11 @@ type Partition struct {
 	closing bool
 	failed  error                 // sticky fsync failure
 	fault   atomic.Pointer[error] // SetWriteFault
-	wake    chan struct{}
+	// writing: an Append (lead) or the drainer goroutine owns the writer
+	// state w and will commit what is queued.
+	writing bool
 	quit    chan struct{}
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // the writer's owner and the syncer goroutine
 	once    sync.Once
 
 	// sync bookkeeping
@@ -79,7 +82,7 @@ type Partition struct {
 	dirty    atomic.Bool
 	dirDirty atomic.Bool
 
-	w writer // writer-goroutine state
+	w writer // writer state, owned by whoever set writing
 }
 
 // Open opens or creates the partition in dir, recovering it: each segment's
@@ -106,7 +109,6 @@ func Open(dir string, opts Options) (*Partition, error) {
 		lock:    lock,
 		expiry:  opts.MessageExpiry,
 		maxSize: opts.MaxSize,
-		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 	}
 	if err := p.recover(); err != nil {
@@ -133,8 +135,6 @@ func Open(dir string, opts Options) (*Partition, error) {
 		p.w.dedup = newDedup(opts.DedupWindow)
 		p.loadDedup()
 	}
-	p.wg.Add(1)
-	go p.run()
 	if opts.Fsync == FsyncInterval {
 		p.wg.Add(1)
 		go p.syncLoop()

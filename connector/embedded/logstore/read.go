@@ -35,10 +35,20 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, smallRead); retu
 // Data is a fresh buffer owned by the caller. Reads never see a partially
 // written message and do not block Appends.
 func (p *Partition) Read(offset uint64, maxCount int, maxBytes int) (Chunk, error) {
-	var c Chunk
+	return p.AppendRead(nil, offset, maxCount, maxBytes)
+}
+
+// AppendRead is Read appending the messages to dst: the Chunk's Data is dst
+// with the messages after its old content (maxBytes counts only the new
+// bytes). A dst with room for them is used without allocating, so a caller
+// that reuses its buffers reads without garbage; without room it grows as
+// append does. With no message read, Data is dst unchanged (nil for Read).
+func (p *Partition) AppendRead(dst []byte, offset uint64, maxCount int, maxBytes int) (Chunk, error) {
+	c := Chunk{Data: dst}
+	base := len(dst)
 	if maxCount <= 0 {
 		if _, err := p.viewAt(offset); err != nil && !errors.Is(err, io.EOF) {
-			return c, err
+			return Chunk{Data: dst}, err
 		}
 		return c, nil
 	}
@@ -48,7 +58,7 @@ func (p *Partition) Read(offset uint64, maxCount int, maxBytes int) (Chunk, erro
 			break
 		}
 		if err != nil {
-			return Chunk{}, err
+			return Chunk{Data: dst}, err
 		}
 		if offset < v.base {
 			if c.Count > 0 {
@@ -65,7 +75,7 @@ func (p *Partition) Read(offset uint64, maxCount int, maxBytes int) (Chunk, erro
 		}
 		bytesLeft := -1
 		if maxBytes > 0 {
-			bytesLeft = max(maxBytes-len(c.Data), 0)
+			bytesLeft = max(maxBytes-(len(c.Data)-base), 0)
 		}
 		var n int
 		c.Data, n, err = p.readSegment(&v, c.Data, offset, maxCount-c.Count, bytesLeft, c.Count == 0)
@@ -79,14 +89,14 @@ func (p *Partition) Read(offset uint64, maxCount int, maxBytes int) (Chunk, erro
 			if c.Count > 0 {
 				break
 			}
-			return Chunk{}, err
+			return Chunk{Data: dst}, err
 		}
-		if n == 0 || (maxBytes > 0 && len(c.Data) >= maxBytes) {
+		if n == 0 || (maxBytes > 0 && len(c.Data)-base >= maxBytes) {
 			break
 		}
 	}
 	if c.Count == 0 {
-		c.Data = nil
+		c.Data = dst
 	}
 	return c, nil
 }
@@ -95,10 +105,16 @@ func (p *Partition) Read(offset uint64, maxCount int, maxBytes int) (Chunk, erro
 // timestamp is at or after ts (µs). Server timestamps never decrease along
 // the log, so this is also the offset order.
 func (p *Partition) ReadFromTimestamp(ts uint64, maxCount int, maxBytes int) (Chunk, error) {
+	return p.AppendReadFromTimestamp(nil, ts, maxCount, maxBytes)
+}
+
+// AppendReadFromTimestamp is ReadFromTimestamp appending to dst, as
+// AppendRead.
+func (p *Partition) AppendReadFromTimestamp(dst []byte, ts uint64, maxCount int, maxBytes int) (Chunk, error) {
 	p.mu.RLock()
 	if p.closed {
 		p.mu.RUnlock()
-		return Chunk{}, fmt.Errorf("logstore: read: %w", core.ErrClosed)
+		return Chunk{Data: dst}, fmt.Errorf("logstore: read: %w", core.ErrClosed)
 	}
 	i, _ := slices.BinarySearchFunc(p.segs, ts, func(s *segment, ts uint64) int {
 		if s.lastTS < ts && s.next != s.base { // an empty (active) segment sorts last
@@ -108,16 +124,16 @@ func (p *Partition) ReadFromTimestamp(ts uint64, maxCount int, maxBytes int) (Ch
 	})
 	if i == len(p.segs) {
 		p.mu.RUnlock()
-		return Chunk{}, nil
+		return Chunk{Data: dst}, nil
 	}
 	v := p.segs[i].view()
 	p.mu.RUnlock()
 	off, err := p.seekTime(&v, ts)
 	v.s.release()
 	if err != nil {
-		return Chunk{}, err
+		return Chunk{Data: dst}, err
 	}
-	return p.Read(off, maxCount, maxBytes)
+	return p.AppendRead(dst, off, maxCount, maxBytes)
 }
 
 // viewAt returns a view (with a reference) of the segment holding offset, or
@@ -278,7 +294,8 @@ func (p *Partition) readSegmentOnce(v *segView, dst []byte, off uint64, maxCount
 		b = (*bp)[:end-pos]
 	} else {
 		// A big read goes straight into the caller's buffer, sized to the
-		// span (the runtime clears it first: a fresh []byte always is).
+		// span (grown only when its capacity is short; only the verified
+		// messages below are kept).
 		dst = slices.Grow(dst, int(end-pos))[:start+int(end-pos)]
 		b = dst[start:]
 	}

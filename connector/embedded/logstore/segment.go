@@ -58,7 +58,7 @@ func parseSegmentName(name string) (uint64, bool) {
 }
 
 // segment is one .log/.index pair. Fields below "published" are written only
-// by the writer goroutine (or Open) while holding Partition.mu, and read by
+// by the writer (or Open) while holding Partition.mu, and read by
 // others under Partition.mu.RLock; the writer reads them without the lock.
 type segment struct {
 	base    uint64
@@ -71,7 +71,7 @@ type segment struct {
 	// idx is the index file; nil in a segment created by this process
 	// until the writer stores its first entry (creating a file is what
 	// creating a partition mostly costs, and the index can be rebuilt).
-	// Set by the writer goroutine; read with index().
+	// Set by the writer; read with index().
 	idx atomic.Pointer[os.File]
 	// refs counts the owner (the partition's segment list) plus readers in
 	// flight; the files are closed when it drops to zero.
@@ -148,7 +148,7 @@ func openSegment(dir string, base uint64, mode segMode) (*segment, error) {
 // data returns the message file, nil if a lazy segment has none yet.
 func (s *segment) data() *os.File { return s.log.Load() }
 
-// createData creates the message file of a lazy segment (writer goroutine).
+// createData creates the message file of a lazy segment (the writer).
 func (s *segment) createData() (*os.File, error) {
 	f, err := os.OpenFile(s.logPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
@@ -181,7 +181,7 @@ func (s *segment) release() {
 // index returns the index file, nil if the segment has none yet.
 func (s *segment) index() *os.File { return s.idx.Load() }
 
-// createIndex creates the index file of a new segment (writer goroutine).
+// createIndex creates the index file of a new segment (the writer).
 func (s *segment) createIndex() (*os.File, error) {
 	f, err := os.OpenFile(s.idxPath, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {

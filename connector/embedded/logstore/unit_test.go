@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/rustok/rustok-iggy/connector/iggyproto"
 	"github.com/rustok/rustok-iggy/core"
 )
@@ -666,5 +668,47 @@ func TestDeleteOldestSegments(t *testing.T) {
 	p.Close()
 	if _, _, err := p.DeleteOldestSegments(1, math.MaxUint64); !errors.Is(err, core.ErrClosed) {
 		t.Fatalf("after Close: %v", err)
+	}
+}
+
+// TestAppendWriterOwnership checks the writer hand-over of Append: an
+// uncontended Append writes on its caller's goroutine and leaves no
+// goroutine behind; contended Appends all get distinct, contiguous offsets,
+// and once they are done the drainer goroutine is gone and the writer idle.
+func TestAppendWriterOwnership(t *testing.T) {
+	p := mustOpen(t, t.TempDir(), Options{Fsync: FsyncNever})
+	before := goleak.IgnoreCurrent()
+	mustAppend(t, p, 0, 3, 100)
+	goleak.VerifyNone(t, before)
+
+	const writers, batches = 6, 100
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	for w := range writers {
+		wg.Go(func() {
+			for range batches {
+				r, err := p.Append(batchFor(0, 1+w, 64))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				total.Add(int64(r.Count))
+			}
+		})
+	}
+	wg.Wait()
+	goleak.VerifyNone(t, before) // the drainer, if one ran, has ended
+	p.qmu.Lock()
+	busy, queued := p.writing, len(p.queue)
+	p.qmu.Unlock()
+	if busy || queued != 0 {
+		t.Fatalf("writer busy %v with %d queued after the appends returned", busy, queued)
+	}
+	if st := p.Stats(); st.NextOffset != 3+uint64(total.Load()) {
+		t.Fatalf("next offset %d, want %d", st.NextOffset, 3+total.Load())
+	}
+	c, err := p.Read(0, int(3+total.Load()), 0)
+	if err != nil || c.Count != int(3+total.Load()) {
+		t.Fatalf("read back %d messages: %v", c.Count, err)
 	}
 }

@@ -27,7 +27,8 @@ type request struct {
 
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
 
-// writer is the state owned by the writer goroutine.
+// writer is the state owned by the writer: the Append leading a group
+// commit or the drainer goroutine (Partition.writing says who).
 type writer struct {
 	write  func(f *os.File, bufs [][]byte, off int64) error // pwritev; tests inject failures
 	act    *segment
@@ -39,6 +40,10 @@ type writer struct {
 	iovs   [][]byte
 	pend   []indexEntry
 	idxBuf []byte
+	// prealloc is the end of the blocks reserved in act (prealloc.go); 0
+	// when none are known. noPrealloc: the filesystem refused.
+	prealloc   int64
+	noPrealloc bool
 }
 
 func (w *writer) init(p *Partition, act *segment, seed [32]byte) {
@@ -112,6 +117,11 @@ func validateBatch(batch []byte) (int, error) {
 // stamped, at its start (duplicates dropped by deduplication are compacted
 // away, and are neither stored nor counted). After Close it returns
 // core.ErrClosed.
+//
+// An Append that finds the writer idle writes on its own goroutine (with
+// whatever else is queued by then), so an uncontended append costs no
+// goroutine switch; Appends that arrive meanwhile queue, and if any are left
+// when it is done, a drainer goroutine takes over until the queue is empty.
 func (p *Partition) Append(batch []byte) (AppendResult, error) {
 	n, err := validateBatch(batch)
 	if err != nil {
@@ -131,10 +141,15 @@ func (p *Partition) Append(batch []byte) (AppendResult, error) {
 		return AppendResult{}, fmt.Errorf("logstore: append: %w", err)
 	}
 	p.queue = append(p.queue, r)
+	lead := !p.writing
+	if lead {
+		// Counted before Close can see closing, so Close waits for it.
+		p.writing = true
+		p.wg.Add(1)
+	}
 	p.qmu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
+	if lead {
+		p.lead()
 	}
 	<-r.done
 	res, err := r.res, r.err
@@ -146,42 +161,59 @@ func (p *Partition) Append(batch []byte) (AppendResult, error) {
 	return res, nil
 }
 
-// run is the writer goroutine: it commits whatever is queued, until quit.
-func (p *Partition) run() {
+// lead is run by the Append that made the writer busy (p.writing, counted
+// in wg): it commits one group, everything queued, its own batch included;
+// then it hands the writer to a drainer goroutine if more was queued
+// meanwhile, or makes it idle.
+func (p *Partition) lead() {
 	defer p.wg.Done()
-	for {
-		select {
-		case <-p.wake:
-			p.drain()
-		case <-p.quit:
-			p.drain() // closing is set: nothing more can be queued
-			return
-		}
+	if p.commitQueued() {
+		return // the queue was empty after all: the writer is idle again
 	}
+	p.qmu.Lock()
+	if len(p.queue) == 0 {
+		p.writing = false
+		p.qmu.Unlock()
+		return
+	}
+	p.wg.Add(1) // the count of this lead is still held
+	p.qmu.Unlock()
+	go p.drain()
 }
 
+// drain is the drainer goroutine (counted in wg, owning the writer): it
+// commits groups until the queue is empty, then makes the writer idle.
 func (p *Partition) drain() {
-	for {
-		p.qmu.Lock()
-		reqs := p.queue
-		p.queue = p.w.spare[:0]
-		p.qmu.Unlock()
-		if len(reqs) == 0 {
-			p.w.spare = reqs
-			return
-		}
-		p.commit(reqs)
-		for i, r := range reqs {
-			r.done <- struct{}{}
-			reqs[i] = nil
-		}
-		p.w.spare = reqs[:0]
+	defer p.wg.Done()
+	for !p.commitQueued() {
 		if p.opts.Fsync == FsyncAlways {
 			// Let the Appenders just released queue their next batches, so
 			// the next fsync covers more of them.
 			runtime.Gosched()
 		}
 	}
+}
+
+// commitQueued commits everything queued as one group and releases its
+// Appends; with nothing queued it makes the writer idle (p.writing false)
+// and reports true. The caller owns the writer.
+func (p *Partition) commitQueued() (idle bool) {
+	p.qmu.Lock()
+	reqs := p.queue
+	if len(reqs) == 0 {
+		p.writing = false
+		p.qmu.Unlock()
+		return true
+	}
+	p.queue = p.w.spare[:0]
+	p.qmu.Unlock()
+	p.commit(reqs)
+	for i, r := range reqs {
+		r.done <- struct{}{}
+		reqs[i] = nil
+	}
+	p.w.spare = reqs[:0]
+	return false
 }
 
 // commit stamps and writes one group, rolling segments as needed.
@@ -271,8 +303,10 @@ func (p *Partition) flush(act *segment, end int64, next, ts uint64, reqs []*requ
 		}
 		p.dirDirty.Store(true) // a new name: synced below under FsyncAlways
 	}
+	p.preallocate(act, f, end)
 	if err := write(f, w.iovs, act.size); err != nil {
 		// Cut whatever part of the group reached the file; offsets are reused.
+		w.prealloc = 0 // the cut may free the reserve too
 		if terr := f.Truncate(act.size); terr != nil {
 			p.log.LogAttrs(context.Background(), slog.LevelError, "cannot cut failed write",
 				slog.String("segment", act.logPath), slog.Any("err", terr))
@@ -375,6 +409,7 @@ func (p *Partition) roll(act *segment) (*segment, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rollover: %w", err)
 	}
+	p.releaseReserve(act)
 	switch p.opts.Fsync {
 	case FsyncAlways:
 		err = errors.Join(act.syncIndex(), syncDir(p.lock))

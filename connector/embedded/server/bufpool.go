@@ -19,8 +19,9 @@ type bufPool struct {
 // bigBufs is shared by every connection of every server.
 var bigBufs bufPool
 
-// get returns a buffer with capacity >= n, or nil when none is free.
-func (p *bufPool) get(n int) []byte {
+// get returns a buffer with capacity >= n and length 0, or nil when none
+// is free. The pointer is the buffer's handle: give it back with put.
+func (p *bufPool) get(n int) *[]byte {
 	if n <= 0 {
 		return nil
 	}
@@ -29,14 +30,16 @@ func (p *bufPool) get(n int) []byte {
 		return nil
 	}
 	if b, ok := p.classes[c].Get().(*[]byte); ok {
-		return (*b)[:0]
+		*b = (*b)[:0]
+		return b
 	}
 	// A buffer grown to fit a frame of n bytes usually has a capacity
 	// below the next power of two and sits one class lower.
 	if c > 0 {
 		if b, ok := p.classes[c-1].Get().(*[]byte); ok {
 			if cap(*b) >= n {
-				return (*b)[:0]
+				*b = (*b)[:0]
+				return b
 			}
 			p.classes[c-1].Put(b)
 		}
@@ -44,14 +47,16 @@ func (p *bufPool) get(n int) []byte {
 	return nil
 }
 
-// put offers b for reuse.
-func (p *bufPool) put(b []byte) {
-	if cap(b) == 0 {
+// put offers *b for reuse; b is kept as its handle (so a buffer that went
+// around once is pooled again without allocating). nil and empty buffers
+// are ignored.
+func (p *bufPool) put(b *[]byte) {
+	if b == nil || cap(*b) == 0 {
 		return
 	}
-	c := bits.Len(uint(cap(b))) - 1 // largest c with 1<<c <= cap
-	b = b[:0]
-	p.classes[c].Put(&b)
+	c := bits.Len(uint(cap(*b))) - 1 // largest c with 1<<c <= cap
+	*b = (*b)[:0]
+	p.classes[c].Put(b)
 }
 
 // chunkSize is the unit in which a big request payload is buffered and

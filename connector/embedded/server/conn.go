@@ -62,10 +62,18 @@ type conn struct {
 	loginBy time.Time // deadline to log in while !authed; zero: none
 
 	req   []byte    // small request payload buffer, reused (at most smallFrame)
-	big   []byte    // the current frame's assembled payload, back to bigBufs after it
+	big   *[]byte   // the current frame's whole payload, back to bigBufs after it
 	parts []*[]byte // the current frame's chunks, back to chunks after it
 	held  int64     // bytes of the memory budget the current frame holds
 	out   []byte    // response payload buffer, reused while small
+
+	// vectored: responses with a big tail go out in one writev (plain TCP
+	// only; TLS writes through bw).
+	vectored bool
+	hdr      [8]byte                           // response header being written
+	rhdr     [iggyproto.RequestHeaderSize]byte // request header being read
+	iov      [3][]byte                         // backing array of vec
+	vec      net.Buffers
 }
 
 // refusal is a frame refused from its header alone: answered with status,
@@ -87,15 +95,17 @@ func newConn(s *Server, nc net.Conn) *conn {
 	if d := s.cfg.LoginTimeout; d > 0 {
 		loginBy = time.Now().Add(d)
 	}
+	_, plain := nc.(*net.TCPConn)
 	return &conn{
-		srv:     s,
-		nc:      nc,
-		remote:  remote,
-		ip:      ip,
-		loginBy: loginBy,
-		br:      bufio.NewReaderSize(nc, bufSize),
-		bw:      bufio.NewWriterSize(nc, bufSize),
-		log:     s.log.With("remote", remote),
+		vectored: plain,
+		srv:      s,
+		nc:       nc,
+		remote:   remote,
+		ip:       ip,
+		loginBy:  loginBy,
+		br:       bufio.NewReaderSize(nc, bufSize),
+		bw:       bufio.NewWriterSize(nc, bufSize),
+		log:      s.log.With("remote", remote),
 	}
 }
 
@@ -263,6 +273,7 @@ func (c *conn) serveOne(sess session) bool {
 	}
 	ok := c.writeResponse(0, resp)
 	c.releaseOut(resp.head)
+	bigBufs.put(resp.tailBuf)
 	return ok
 }
 
@@ -282,16 +293,19 @@ func (c *conn) call(sess session, code uint32, payload []byte) (resp reply, err 
 // smallFrame bytes lands in the connection's own buffer; a bigger one is
 // read in chunks of chunkSize, each charged to the server's memory budget
 // before it is read (waiting for budget until frameBy, which stops reading
-// the socket meanwhile), then assembled. So the memory a frame holds is
-// what arrived of it, never its declared length. I/O errors are returned
+// the socket meanwhile): straight into a pooled buffer when bigBufs has
+// one big enough, else into pooled chunks assembled at the end. So the
+// memory a frame makes the server allocate is what arrived of it, never
+// its declared length. I/O errors are returned
 // as they are (the connection is over). A frame refused from its header
 // (length below 4, over its limit, or over smallFrame before login) comes
 // back as a *refusal, with its payload unread. Call releaseReq after.
 func (c *conn) readFrame(frameBy time.Time) (uint32, []byte, error) {
-	h, err := iggyproto.ReadRequestHeader(c.br)
-	if err != nil {
+	// Into the connection's own array: a local one would escape.
+	if _, err := io.ReadFull(c.br, c.rhdr[:]); err != nil {
 		return 0, nil, unexpected(err)
 	}
+	h := iggyproto.DecodeRequestHeader(c.rhdr)
 	if err := iggyproto.CheckRequestHeader(h, iggyproto.Limits{MaxSendPayload: c.srv.cfg.MaxSendFrame}); err != nil {
 		return 0, nil, &refusal{status: iggyproto.CodeOf(err), err: err}
 	}
@@ -310,32 +324,45 @@ func (c *conn) readFrame(frameBy time.Time) (uint32, []byte, error) {
 		return 0, nil, &refusal{status: iggyproto.CodeUnauthenticated,
 			err: fmt.Errorf("%s payload of %d bytes before login (limit %d)", h.Command, n, smallFrame)}
 	}
+	// A pooled buffer big enough (memory that exists already) takes the
+	// payload as it arrives; otherwise it is read into chunks and
+	// assembled. Either way each chunk is charged before it is read.
+	var direct []byte
+	if c.big = bigBufs.get(n); c.big != nil {
+		direct = (*c.big)[:n]
+	}
 	for rest := n; rest > 0; {
 		k := min(rest, chunkSize)
 		if err := c.srv.budget.acquire(int64(k), frameBy, c.srv.kill); err != nil {
 			return 0, nil, fmt.Errorf("%s payload of %d bytes, %d received: %w", h.Command, n, n-rest, err)
 		}
 		c.held += int64(k)
-		part := chunks.Get().(*[]byte)
-		c.parts = append(c.parts, part)
-		if _, err := io.ReadFull(c.br, (*part)[:k]); err != nil {
+		var dst []byte
+		if direct != nil {
+			dst = direct[n-rest : n-rest+k]
+		} else {
+			part := chunks.Get().(*[]byte)
+			c.parts = append(c.parts, part)
+			dst = (*part)[:k]
+		}
+		if _, err := io.ReadFull(c.br, dst); err != nil {
 			return 0, nil, unexpected(err)
 		}
 		rest -= k
 	}
+	if direct != nil {
+		return uint32(h.Command), direct, nil
+	}
 	if len(c.parts) == 1 {
 		return uint32(h.Command), (*c.parts[0])[:n], nil
 	}
-	buf := bigBufs.get(n)
-	if buf == nil {
-		buf = make([]byte, 0, n)
-	}
+	buf := make([]byte, 0, n)
 	for _, part := range c.parts {
 		buf = append(buf, (*part)[:min(chunkSize, n-len(buf))]...)
 		chunks.Put(part)
 	}
 	c.parts = c.parts[:0]
-	c.big = buf
+	c.big = &buf
 	return uint32(h.Command), buf, nil
 }
 
@@ -354,10 +381,8 @@ func (c *conn) releaseReq() {
 		chunks.Put(part)
 	}
 	c.parts = c.parts[:0]
-	if c.big != nil {
-		bigBufs.put(c.big)
-		c.big = nil
-	}
+	bigBufs.put(c.big)
+	c.big = nil
 	c.srv.budget.release(c.held)
 	c.held = 0
 }
@@ -372,15 +397,27 @@ func (c *conn) releaseOut(resp []byte) {
 }
 
 // writeResponse writes one response frame and flushes it. It reports
-// whether the connection is still usable.
+// whether the connection is still usable. A big tail (polled messages) is
+// not copied: header, head and tail go out in one writev.
 func (c *conn) writeResponse(status iggyproto.Code, r reply) bool {
 	if d := c.srv.cfg.WriteTimeout; d > 0 {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(d))
 	}
-	var hdr [8]byte
-	binary.LittleEndian.PutUint32(hdr[0:4], uint32(status))
-	binary.LittleEndian.PutUint32(hdr[4:8], uint32(r.size()))
-	_, _ = c.bw.Write(hdr[:])
+	binary.LittleEndian.PutUint32(c.hdr[0:4], uint32(status))
+	binary.LittleEndian.PutUint32(c.hdr[4:8], uint32(r.size()))
+	if c.vectored && len(r.tail) >= bufSize && c.bw.Buffered() == 0 {
+		c.iov = [3][]byte{c.hdr[:], r.head, r.tail}
+		c.vec = c.iov[:]
+		_, err := c.vec.WriteTo(c.nc)
+		c.iov = [3][]byte{}
+		c.vec = nil
+		if err != nil {
+			c.log.Debug("write failed; closing", "err", err)
+			return false
+		}
+		return true
+	}
+	_, _ = c.bw.Write(c.hdr[:])
 	_, _ = c.bw.Write(r.head)
 	_, _ = c.bw.Write(r.tail)
 	if err := c.bw.Flush(); err != nil {

@@ -42,6 +42,10 @@ type brokerSession struct {
 	// order of checks for SendMessages (Iggy answers 40 before looking at
 	// the body); the broker enforces authentication itself.
 	loggedIn bool
+	// lastPoll is the size of the messages of the last PollMessages answer
+	// that had some: the size of pooled buffer the next poll asks for.
+	lastPoll int
+	pid      uint32 // the partition id a poll points the broker at (no allocation)
 }
 
 func (bs *brokerSession) close() { bs.b.CloseSession(bs.s) }
@@ -58,6 +62,22 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 	cmd := iggyproto.Command(code)
 	if cmd == iggyproto.CmdSendMessages && !bs.loggedIn {
 		return reply{}, errUnauthenticated
+	}
+	// The data plane is decoded without going through the Request
+	// interface (which would box every request).
+	switch cmd {
+	case iggyproto.CmdSendMessages:
+		r, err := iggyproto.DecodeSendMessages(payload)
+		if err != nil {
+			return reply{}, err
+		}
+		return bs.send(r)
+	case iggyproto.CmdPollMessages:
+		r, err := iggyproto.DecodePollMessages(payload)
+		if err != nil {
+			return reply{}, err
+		}
+		return bs.poll(r, out)
 	}
 	req, err := iggyproto.DecodeRequest(cmd, payload)
 	if err != nil {
@@ -180,26 +200,6 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 		return reply{}, b.DeletePersonalAccessToken(s, r.Name)
 
 	// Messages and offsets.
-	case iggyproto.SendMessages:
-		// Send stamps r.Messages in place (it aliases the request buffer)
-		// and is done with it when it returns.
-		_, err := b.Send(s, r.Stream, r.Topic, partitioningOf(r.Partitioning), r.Messages)
-		return reply{}, err
-	case iggyproto.PollMessages:
-		res, err := b.Poll(s, broker.PollRequest{
-			Consumer:    consumerOf(r.Consumer),
-			Stream:      r.Stream,
-			Topic:       r.Topic,
-			PartitionID: optPartition(r.Partition),
-			Strategy:    broker.PollStrategy{Kind: broker.PollKind(r.Strategy.Kind), Value: r.Strategy.Value},
-			Count:       r.Count,
-			AutoCommit:  r.AutoCommit,
-		})
-		if err != nil {
-			return reply{}, err
-		}
-		head := iggyproto.AppendPollHead(out, iggyproto.PollHead{PartitionID: res.PartitionID, CurrentOffset: res.CurrentOffset, Count: res.Count})
-		return reply{head: head, tail: res.Messages}, nil
 	case iggyproto.GetConsumerOffset:
 		o, found, err := b.GetOffset(s, consumerOf(r.Consumer), r.Stream, r.Topic, optPartition(r.Partition))
 		if err != nil {
@@ -335,6 +335,52 @@ func (bs *brokerSession) handle(code uint32, payload, out []byte) (reply, error)
 		return reply{}, b.LeaveConsumerGroup(s, r.Stream, r.Topic, r.Group)
 	}
 	return reply{}, iggyproto.Errorf(iggyproto.CodeInvalidCommand, "command %s is not served", cmd)
+}
+
+// send serves SendMessages. Send stamps r.Messages in place (it aliases
+// the request buffer) and is done with it when it returns.
+func (bs *brokerSession) send(r iggyproto.SendMessages) (reply, error) {
+	_, err := bs.b.Send(bs.s, r.Stream, r.Topic, partitioningOf(r.Partitioning), r.Messages)
+	return reply{}, err
+}
+
+// poll serves PollMessages. The messages are read into a pooled buffer
+// (the size of this connection's last answer), back to the pool once
+// written.
+func (bs *brokerSession) poll(r iggyproto.PollMessages, out []byte) (reply, error) {
+	bp := bigBufs.get(bs.lastPoll)
+	var buf []byte
+	if bp != nil {
+		buf = *bp
+	}
+	var pid *uint32
+	if r.Partition.Present {
+		bs.pid = r.Partition.ID
+		pid = &bs.pid
+	}
+	res, err := bs.b.Poll(bs.s, broker.PollRequest{
+		Consumer:    consumerOf(r.Consumer),
+		Stream:      r.Stream,
+		Topic:       r.Topic,
+		PartitionID: pid,
+		Strategy:    broker.PollStrategy{Kind: broker.PollKind(r.Strategy.Kind), Value: r.Strategy.Value},
+		Count:       r.Count,
+		AutoCommit:  r.AutoCommit,
+		Buf:         buf,
+	})
+	if err != nil {
+		bigBufs.put(bp)
+		return reply{}, err
+	}
+	if n := len(res.Messages); n > 0 {
+		bs.lastPoll = n
+		if bp == nil {
+			bp = new([]byte)
+		}
+		*bp = res.Messages // buf, or the bigger buffer it grew into
+	}
+	head := iggyproto.AppendPollHead(out, iggyproto.PollHead{PartitionID: res.PartitionID, CurrentOffset: res.CurrentOffset, Count: res.Count})
+	return reply{head: head, tail: res.Messages, tailBuf: bp}, nil
 }
 
 // snapshot serves GetSnapshotFile (11): login first (the broker's codes),

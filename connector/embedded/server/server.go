@@ -199,6 +199,9 @@ type session interface {
 // head).
 type reply struct {
 	head, tail []byte
+	// tailBuf, if not nil, holds tail's buffer: it goes back to bigBufs
+	// once the response is written.
+	tailBuf *[]byte
 }
 
 func (r reply) size() int { return len(r.head) + len(r.tail) }
