@@ -116,9 +116,9 @@ type partKey struct {
 }
 
 // partState is this process's view of one partition of the group. mu is
-// held by the worker processing a batch of the partition; the polling
-// goroutine does not poll a partition whose batch is not finished, so mu
-// is never contended, and guards the counters if a batch were ever handed
+// held by the worker processing a batch of the partition; the dispatcher
+// gives a partition no second turn before the first finished, so mu is
+// never contended, and guards the counters if a batch were ever handed
 // out twice.
 type partState struct {
 	mu sync.Mutex
@@ -340,8 +340,8 @@ func newPartState() *partState {
 
 // processBatch handles one polled batch on worker w: each event not
 // handled here yet, in order, then the offset of the last one done.
-func (s *Subscription) processBatch(r *topicRun, w *worker, b *batch) {
-	topic, polled, ps := r.topic, &b.polled, b.ps
+func (s *Subscription) processBatch(r *topicRun, w *worker, ps *partState, polled *core.Polled) {
+	topic := r.topic
 	p := polled.Partition
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
