@@ -12,78 +12,81 @@ import (
 
 // topicRun is a subscription's consumption of one topic: one group member
 // (one broker session, so one share of the broker's assignment, whatever
-// the broker's rebalancing protocol), whose partitions are read by the
-// topic's workers, under the direction of one dispatching goroutine.
+// the broker's rebalancing protocol) whose polled batches one dispatching
+// goroutine hands to the topic's workers.
 //
-// The dispatcher hands out turns: a turn is one partition, polled and
-// then handled by the worker that receives it. The guarantees come from
-// two rules. A partition with a turn handed out and not yet finished
-// ("busy") gets no other turn, so it is not polled again until its batch
-// was handled and its offset stored; one partition's events are never
-// handled concurrently and stay in offset order. Each turn goes to an idle
-// worker, the one given the fewest events so far (ties to the lowest
-// index), or, when none is idle, to the worker given the fewest events:
-// the workers share the events evenly however the broker assigned the
-// partitions, down to a single partition, and none waits while another
-// has a queue.
+// The guarantees come from two rules. A partition with a batch handed out
+// and not yet finished ("busy") is not polled again, so one partition's
+// events are never handled concurrently and stay in offset order. Each
+// batch goes to an idle worker, the one given the fewest events so far
+// (ties to the lowest index), or, when none is idle, to the worker given
+// the fewest events (see idleSlack): the workers share the events evenly
+// however the broker assigned the partitions, down to a single partition,
+// and none waits while another has more than a batch or two queued.
 //
-// The polls themselves run on the workers, in parallel: the dispatcher
-// only keeps the books (which partitions are busy, which read empty), so
-// it is never the bottleneck of a cheap handler.
+// Polling is shared: the dispatcher polls the partitions that are not
+// busy, and a worker that finished a batch (its offset stored) polls the
+// same partition again at once and hands what it read back to the
+// dispatcher (the partition stays busy meanwhile), which dispatches it
+// like any other batch. So while events flow, the polls run on the
+// workers, in parallel, and the dispatcher only routes batches; it is not
+// a serial stage that a cheap handler would wait for.
 type topicRun struct {
 	s     *Subscription
 	topic string
 
 	mu     sync.Mutex
 	member core.GroupMember // replaced after a lost membership; guarded by mu
+	busy   map[uint32]bool  // partitions with a batch handed out; guarded by mu
+	freed  chan struct{}    // signalled (never blocks) when a batch finishes
+	// chained receives the batches that workers polled after finishing
+	// one (their partitions stay busy); backlog holds those the
+	// dispatcher took while waiting to hand out another. Both are the
+	// dispatcher's to read.
+	chained chan core.Polled
+	backlog []core.Polled
 
 	workers []*worker
-	// results receives each finished turn. The dispatcher reads it
-	// whenever it would wait, so a worker waits on it only briefly.
-	results chan turnResult
 }
 
-// worker polls and handles the turns handed to it, one at a time.
+// worker handles the batches handed to it, one at a time.
 type worker struct {
 	index int
-	queue chan turn
-	// given counts the events this worker received; written by the
-	// worker, read by the dispatcher.
-	given atomic.Uint64
-	// pending counts the turns handed to this worker and not finished.
+	queue chan *batch
+	// given counts the events handed to this worker; written only by the
+	// polling goroutine.
+	given uint64
+	// pending counts the batches handed to this worker and not finished.
 	pending atomic.Int32
 	// processed counts events whose handler succeeded on this worker.
 	processed atomic.Uint64
 }
 
-// turn is one partition handed to a worker: poll it (unless polled is set,
-// a batch the dispatcher read already) and handle what was read.
-type turn struct {
-	partition uint32
-	ps        *partState
-	polled    *core.Polled
+type batch struct {
+	ps     *partState
+	polled core.Polled
 }
 
-// turnResult is what a worker reports about a finished turn.
-type turnResult struct {
-	partition uint32
-	events    int              // events read (0: the partition read empty)
-	err       error            // the poll failed
-	member    core.GroupMember // the member that polled (for err)
-}
-
-// workerQueue bounds the turns waiting for one worker; the dispatcher
-// waits while the chosen worker's queue is full.
+// workerQueue bounds the batches waiting for one worker; the polling
+// goroutine waits (stops polling) while the chosen worker's queue is full.
 const workerQueue = 64
 
-// topologyRefresh is how often an idle dispatcher asks the broker for the
-// topic's partition count, to find partitions added meanwhile.
+// idleSlack bounds, in batches of consumer.poll_batch, how far ahead of
+// the worker given the fewest events an idle worker may be and still be
+// preferred: workers that get the CPU more often than others (on a
+// machine busy with other work) would otherwise take most events, since
+// they are idle more often.
+const idleSlack = 2
+
+// topologyRefresh is how often an idle polling goroutine asks the broker
+// for the topic's partition count, to find partitions added meanwhile.
 const topologyRefresh = time.Second
 
 func newTopicRun(s *Subscription, topic string, m core.GroupMember, workers int) *topicRun {
-	r := &topicRun{s: s, topic: topic, member: m, results: make(chan turnResult, workers*(workerQueue+1))}
+	r := &topicRun{s: s, topic: topic, member: m, busy: map[uint32]bool{}, freed: make(chan struct{}, 1),
+		chained: make(chan core.Polled, workers)}
 	for i := range workers {
-		r.workers = append(r.workers, &worker{index: i, queue: make(chan turn, workerQueue)})
+		r.workers = append(r.workers, &worker{index: i, queue: make(chan *batch, workerQueue)})
 	}
 	return r
 }
@@ -94,7 +97,19 @@ func (r *topicRun) currentMember() core.GroupMember {
 	return r.member
 }
 
-// run starts the workers and dispatches until the subscription stops; it
+func (r *topicRun) isBusy(p uint32) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.busy[p]
+}
+
+func (r *topicRun) busyCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.busy)
+}
+
+// run starts the workers and polls until the subscription stops; it
 // returns once every worker has finished, with the member to leave.
 func (r *topicRun) run() core.GroupMember {
 	var wg sync.WaitGroup
@@ -102,13 +117,28 @@ func (r *topicRun) run() core.GroupMember {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for t := range w.queue {
-				r.results <- r.work(w, t)
+			for b := range w.queue {
+				r.s.processBatch(r, w, b.ps, &b.polled)
+				next, ok := r.pollAgain(b.polled.Partition)
 				w.pending.Add(-1)
+				if ok {
+					select {
+					case r.chained <- next:
+						continue
+					case <-r.s.ctx.Done(): // the dispatcher is gone or going
+					}
+				}
+				r.mu.Lock()
+				delete(r.busy, b.polled.Partition)
+				r.mu.Unlock()
+				select {
+				case r.freed <- struct{}{}:
+				default:
+				}
 			}
 		}()
 	}
-	r.dispatch()
+	r.poll()
 	for _, w := range r.workers {
 		close(w.queue)
 	}
@@ -116,99 +146,106 @@ func (r *topicRun) run() core.GroupMember {
 	return r.currentMember()
 }
 
-// work runs one turn on worker w.
-func (r *topicRun) work(w *worker, t turn) turnResult {
+// pollAgain polls partition p, whose batch this worker just finished, for
+// the next batch. It reports false when the subscription stops, the poll
+// failed (the dispatcher's next poll of p will meet the error and deal
+// with it) or found nothing.
+func (r *topicRun) pollAgain(p uint32) (core.Polled, bool) {
 	s := r.s
-	res := turnResult{partition: t.partition}
-	polled := t.polled
-	if polled == nil {
-		if s.ctx.Err() != nil {
-			return res
-		}
-		m := r.currentMember()
-		p := t.partition
-		got, err := m.Poll(s.ctx, core.GroupPoll{Partition: &p, Strategy: core.Next(), Count: s.t.cfg.Consumer.PollBatch})
-		if err != nil {
-			res.err, res.member = err, m
-			return res
-		}
-		if len(got.Messages) == 0 {
-			return res
-		}
-		got.Partition = p
-		polled = &got
+	if s.draining.Load() || s.ctx.Err() != nil {
+		return core.Polled{}, false
 	}
-	res.events = len(polled.Messages)
-	w.given.Add(uint64(res.events))
-	s.processBatch(r, w, t.ps, polled)
-	return res
+	polled, err := r.currentMember().Poll(s.ctx, core.GroupPoll{Partition: &p, Strategy: core.Next(), Count: s.t.cfg.Consumer.PollBatch})
+	if err != nil || len(polled.Messages) == 0 {
+		return core.Polled{}, false
+	}
+	polled.Partition = p
+	return polled, true
 }
 
-// pick returns the worker for the next turn: of the idle workers (no turn
-// pending) the one given the fewest events; if none is idle, the one
-// given the fewest events.
-func (r *topicRun) pick() *worker {
-	var w *worker
-	var wg uint64
+// dispatch hands a polled batch to a worker: of the idle workers (no
+// batch pending) the one given the fewest events, unless it was given
+// more than idleSlack batches beyond the worker given the fewest; else
+// (none idle, or all idle ones ahead) the one given the fewest events. It
+// returns false when the subscription stopped while the worker's queue
+// was full.
+func (r *topicRun) dispatch(polled core.Polled) bool {
+	var idle *worker
+	fewest := r.workers[0]
 	for _, o := range r.workers {
-		if o.pending.Load() != 0 {
-			continue
+		if o.pending.Load() == 0 && (idle == nil || o.given < idle.given) {
+			idle = o
 		}
-		if g := o.given.Load(); w == nil || g < wg {
-			w, wg = o, g
-		}
-	}
-	if w != nil {
-		return w
-	}
-	w, wg = r.workers[0], r.workers[0].given.Load()
-	for _, o := range r.workers[1:] {
-		if g := o.given.Load(); g < wg {
-			w, wg = o, g
+		if o.given < fewest.given {
+			fewest = o
 		}
 	}
-	return w
-}
-
-// hand gives a turn to a worker. While the chosen worker's queue is full
-// it collects finished turns (so the workers never wait for the
-// dispatcher) and chooses again. It returns false when the subscription
-// stopped meanwhile or collect said to stop.
-func (r *topicRun) hand(t turn, collect func(turnResult) bool) bool {
+	w := fewest
+	if idle != nil && idle.given <= fewest.given+idleSlack*uint64(r.s.t.cfg.Consumer.PollBatch) {
+		w = idle
+	}
+	w.pending.Add(1)
+	b := &batch{ps: r.s.part(r.topic, polled.Partition), polled: polled}
+	r.mu.Lock()
+	r.busy[polled.Partition] = true
+	r.mu.Unlock()
+	select {
+	case w.queue <- b:
+		w.given += uint64(len(polled.Messages))
+		return true
+	default:
+	}
 	for {
-		w := r.pick()
-		w.pending.Add(1)
 		select {
-		case w.queue <- t:
+		case w.queue <- b:
+			w.given += uint64(len(polled.Messages))
 			return true
-		default:
-		}
-		select {
-		case w.queue <- t:
-			return true
-		case res := <-r.results:
-			w.pending.Add(-1)
-			if !collect(res) {
-				return false
-			}
+		case c := <-r.chained: // its worker may be waiting to hand it over
+			r.backlog = append(r.backlog, c)
+			continue
 		case <-r.s.ctx.Done():
+			r.mu.Lock()
+			delete(r.busy, polled.Partition)
+			r.mu.Unlock()
 			w.pending.Add(-1)
 			return false
 		}
 	}
 }
 
-// dispatch is the dispatching loop. It hands a turn to every partition of
-// the topic that is neither busy nor known to read empty (by id: a
-// partition the broker did not assign to this member reads empty), and
-// collects the finished turns; a partition that read something gets its
-// next turn at once. While partitions are busy, the empty ones are tried
-// again after the idle pause. When nothing is busy and every partition
-// read empty, it waits: on a core.LongPoller in a poll of all the member's
-// partitions (up to consumer.poll_idle_max), whose batch becomes a turn;
-// else for the idle pause. The pause doubles from consumer.poll_idle_min
-// up to consumer.poll_idle_max while nothing is read.
-func (r *topicRun) dispatch() {
+// dispatchChained dispatches the batches polled by workers, waiting ones
+// first; got reports whether there were any, ok false when the
+// subscription stopped.
+func (r *topicRun) dispatchChained() (got, ok bool) {
+	for {
+		var c core.Polled
+		if len(r.backlog) > 0 {
+			c = r.backlog[0]
+			r.backlog[0] = core.Polled{}
+			r.backlog = r.backlog[1:]
+		} else {
+			select {
+			case c = <-r.chained:
+			default:
+				return got, true
+			}
+		}
+		got = true
+		if !r.dispatch(c) {
+			return got, false
+		}
+	}
+}
+
+// poll is the polling loop. Each round first dispatches the batches that
+// workers polled after finishing theirs, then polls every partition of the
+// topic that is not busy, by id (a partition the broker did not assign to this
+// member reads empty). When a round finds nothing it waits: for a busy
+// partition to finish, if there is one (or the idle pause, whichever comes
+// first); else, on a core.LongPoller, in a poll of all the member's
+// partitions (up to consumer.poll_idle_max); else for the idle pause, which
+// doubles from consumer.poll_idle_min up to consumer.poll_idle_max.
+func (r *topicRun) poll() {
 	s := r.s
 	cfg := s.t.cfg.Consumer
 	var maxWait time.Duration
@@ -217,118 +254,89 @@ func (r *topicRun) dispatch() {
 	}
 	pause := cfg.PollIdleMin
 	parts := max(s.t.partitions(r.topic), 1)
-	busy := map[uint32]bool{}
-	empty := map[uint32]bool{}
 	refreshed := time.Now()
 	var start uint32 // rotates the first partition of a round
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	// collect books a finished turn; it reports whether polling goes on.
-	collect := func(res turnResult) bool {
-		delete(busy, res.partition)
-		switch {
-		case res.err != nil:
-			empty[res.partition] = true
-			if res.member == r.currentMember() && !r.pollFailed(res.err) {
-				return false
-			}
-		case res.events == 0:
-			empty[res.partition] = true
-		default:
-			delete(empty, res.partition)
-			pause = cfg.PollIdleMin
-		}
-		return true
-	}
 	for s.ctx.Err() == nil {
+		got, ok := r.dispatchChained()
+		if !ok {
+			return
+		}
+		failed := false
 		for i := range parts {
 			p := (start + i) % parts
-			if busy[p] || empty[p] {
+			if r.isBusy(p) {
 				continue
 			}
-			busy[p] = true
-			if !r.hand(turn{partition: p, ps: s.part(r.topic, p)}, collect) {
-				return
+			polled, err := r.currentMember().Poll(s.ctx, core.GroupPoll{Partition: &p, Strategy: core.Next(), Count: cfg.PollBatch})
+			if err != nil {
+				if !r.pollFailed(err) {
+					return
+				}
+				failed = true
+				break
+			}
+			if len(polled.Messages) > 0 {
+				polled.Partition = p
+				if !r.dispatch(polled) {
+					return
+				}
+				got = true
 			}
 		}
 		start++
-		if len(busy) > 0 {
-			// Wait for a turn to finish; retry the empty partitions after
-			// the pause meanwhile.
-			var retry <-chan time.Time
-			if len(empty) > 0 {
-				if timer == nil {
-					timer = time.NewTimer(pause)
-				} else {
-					timer.Reset(pause)
-				}
-				retry = timer.C
-			}
-			select {
-			case res := <-r.results:
-				if !collect(res) {
-					return
-				}
-			drain:
-				for {
-					select {
-					case res := <-r.results:
-						if !collect(res) {
-							return
-						}
-					default:
-						break drain
-					}
-				}
-			case <-retry:
-				clear(empty)
-				pause = min(pause*2, cfg.PollIdleMax)
-			case <-s.ctx.Done():
-				return
-			}
-			if timer != nil && !timer.Stop() {
-				select {
-				case <-timer.C:
-				default:
-				}
-			}
+		if got {
+			pause = cfg.PollIdleMin
 			continue
 		}
-		// Nothing busy, every partition read empty.
-		if maxWait <= 0 {
-			if !sleepCtx(s.ctx, pause) {
+		if failed || maxWait <= 0 || r.busyCount() > 0 {
+			if !r.idle(pause) {
 				return
 			}
 			pause = min(pause*2, cfg.PollIdleMax)
 		} else {
-			m := r.currentMember()
-			polled, err := m.Poll(s.ctx, core.GroupPoll{Strategy: core.Next(), Count: cfg.PollBatch, MaxWait: maxWait})
+			polled, err := r.currentMember().Poll(s.ctx, core.GroupPoll{Strategy: core.Next(), Count: cfg.PollBatch, MaxWait: maxWait})
 			if err != nil {
 				if !r.pollFailed(err) || !sleepCtx(s.ctx, pause) {
 					return
 				}
 				pause = min(pause*2, cfg.PollIdleMax)
-			} else if len(polled.Messages) > 0 {
-				p := polled.Partition
-				busy[p] = true
-				if !r.hand(turn{partition: p, ps: s.part(r.topic, p), polled: &polled}, collect) {
+				continue
+			}
+			if len(polled.Messages) > 0 && !r.isBusy(polled.Partition) {
+				if !r.dispatch(polled) {
 					return
 				}
-				parts = max(parts, p+1)
-				pause = cfg.PollIdleMin
 			}
+			parts = max(parts, polled.Partition+1)
 		}
-		clear(empty)
 		if time.Since(refreshed) >= topologyRefresh {
 			refreshed = time.Now()
 			if info, err := s.t.broker.Topic(s.ctx, s.t.cfg.Topology.StreamName, r.topic); err == nil {
 				parts = max(info.PartitionsCount, 1)
 			}
 		}
+	}
+}
+
+// idle waits for a busy partition to finish (or a worker to hand over
+// the batch it polled next) or for d, whichever comes first; it reports whether the subscription still runs.
+func (r *topicRun) idle(d time.Duration) bool {
+	s := r.s
+	if r.busyCount() == 0 {
+		return sleepCtx(s.ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.freed:
+		return true
+	case c := <-r.chained:
+		r.backlog = append(r.backlog, c)
+		return true
+	case <-t.C:
+		return true
+	case <-s.ctx.Done():
+		return false
 	}
 }
 
