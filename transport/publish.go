@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,7 +26,6 @@ type sendScratch struct {
 	order  []core.Message
 	index  []int // per sorted position: original index
 	counts []int
-	groups []sendGroup
 	writer scratchWriter // trace context carrier (no allocation per event)
 }
 
@@ -187,9 +185,8 @@ func (t *Transport) publishOne(ctx context.Context, e *core.Envelope, topic stri
 
 // PublishBatch publishes events, in both modes synchronously: it returns
 // once every event is stored or has failed. Events are grouped by topic and
-// tenant partition, one broker send per group (the groups' sends run
-// concurrently), in batch order within a group, so a tenant's events keep
-// their order. The batch is not atomic:
+// tenant partition, one broker send per group, in batch order within a
+// group, so a tenant's events keep their order. The batch is not atomic:
 // invalid or unencodable events are skipped and the rest sent; if any event
 // failed the error is a *BatchError listing them. In async mode the events
 // buffered earlier by Publish are flushed first, so order is kept across
@@ -294,8 +291,7 @@ func sortFailed(f []FailedEvent) {
 }
 
 // sendGrouped sends s.msgs grouped by (s.topic, s.part), one Send per
-// group, the groups concurrently, keeping the order of messages within a
-// group; it returns when every Send returned. fail is called for
+// group, keeping the order of messages within a group. fail is called for
 // each message of a failed group with the message's index in s.msgs.
 func (t *Transport) sendGrouped(ctx context.Context, s *sendScratch, fail func(i int, err error)) {
 	n := len(s.msgs)
@@ -335,13 +331,7 @@ func (t *Transport) sendGrouped(ctx context.Context, s *sendScratch, fail func(i
 		pos[k]++
 	}
 	// After the loop pos[k] is the end of group k; its start is pos[k-1].
-	// The groups are sent concurrently (the first in this goroutine): the
-	// broker then writes the partitions in parallel and can join these
-	// appends with other producers' to the same partitions.
-	if cap(s.groups) < nk {
-		s.groups = make([]sendGroup, 0, nk)
-	}
-	groups := s.groups[:0]
+	stream := t.cfg.Topology.StreamName
 	begin := 0
 	for k := range nk {
 		end := pos[k]
@@ -352,46 +342,18 @@ func (t *Transport) sendGrouped(ctx context.Context, s *sendScratch, fail func(i
 		if k >= int(dp) {
 			topic, part = TopicSystem, uint32(k)-dp
 		}
-		groups = append(groups, sendGroup{topic: topic, part: part, begin: begin, end: end})
-		begin = end
-	}
-	stream := t.cfg.Topology.StreamName
-	send := func(g *sendGroup) {
 		start := time.Now()
-		g.err = t.broker.Send(ctx, stream, g.topic, core.ToPartition(g.part), order[g.begin:g.end])
-		t.hooks.Published(g.topic, g.end-g.begin, time.Since(start), g.err)
-	}
-	if len(groups) > 1 {
-		var wg sync.WaitGroup
-		for i := 1; i < len(groups); i++ {
-			wg.Go(func() { send(&groups[i]) })
-		}
-		send(&groups[0])
-		wg.Wait()
-	} else {
-		send(&groups[0])
-	}
-	for i := range groups {
-		g := &groups[i]
-		if g.err != nil {
-			err := fmt.Errorf("send to %s partition %d: %w", g.topic, g.part, g.err)
-			for j := g.begin; j < g.end; j++ {
+		err := t.broker.Send(ctx, stream, topic, core.ToPartition(part), order[begin:end])
+		t.hooks.Published(topic, end-begin, time.Since(start), err)
+		if err != nil {
+			err = fmt.Errorf("send to %s partition %d: %w", topic, part, err)
+			for j := begin; j < end; j++ {
 				fail(index[j], err)
 			}
 		}
-		*g = sendGroup{}
+		begin = end
 	}
-	s.groups = groups[:0]
 	clear(order)
-}
-
-// sendGroup is one broker send of sendGrouped: the messages
-// order[begin:end] to one partition.
-type sendGroup struct {
-	topic      string
-	part       uint32
-	begin, end int
-	err        error
 }
 
 // Acknowledge waits until the event with id, published earlier through
