@@ -250,12 +250,12 @@ func (t *Transport) PublishBatch(ctx context.Context, events []core.Envelope) er
 			endSpan(cspan, err)
 			continue
 		}
-		s.add(ev, payload, ct)
+		tenant := s.add(ev, payload, ct)
 		if traced {
 			t.tel.injectLast(mctx, s)
 		}
 		s.topic = append(s.topic, topicIndex(topic))
-		s.part = append(s.part, TenantPartition(e.TenantID, t.partitions(topic)))
+		s.part = append(s.part, PartitionFor(tenant, t.partitions(topic)))
 		idx = append(idx, i)
 		if cspan != nil {
 			created = append(created, cspan)
