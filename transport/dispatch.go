@@ -22,7 +22,7 @@ import (
 // (ties to the lowest index), or, when none is idle, to the worker given
 // the fewest events (see idleSlack): the workers share the events evenly
 // however the broker assigned the partitions, down to a single partition,
-// and none waits while another has more than a batch or two queued.
+// and none waits while another has more than a few batches queued.
 //
 // Polling is shared: the dispatcher polls the partitions that are not
 // busy, and a worker that finished a batch (its offset stored) polls the
@@ -76,7 +76,7 @@ const workerQueue = 64
 // preferred: workers that get the CPU more often than others (on a
 // machine busy with other work) would otherwise take most events, since
 // they are idle more often.
-const idleSlack = 2
+const idleSlack = 4
 
 // topologyRefresh is how often an idle polling goroutine asks the broker
 // for the topic's partition count, to find partitions added meanwhile.

@@ -63,7 +63,7 @@ type SubscribeOptions struct {
 	// the group once per topic (one member, one broker session) and hands
 	// each batch of that member's partitions to an idle worker given the
 	// fewest events so far (any worker given the fewest when none is
-	// idle, or when every idle one is more than two batches ahead of it),
+	// idle, or when every idle one is more than four batches ahead of it),
 	// so the workers share the events evenly
 	// whatever the broker assigned, while one partition's batches are
 	// handled one after the other. 0 means min(partitions of the topic, 4).
