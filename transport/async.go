@@ -88,6 +88,13 @@ func (a *asyncPublisher) signal() {
 // publish buffers one encoded event; traced says ctx carries a span
 // context to inject into its headers.
 func (a *asyncPublisher) publish(ctx context.Context, e *core.Envelope, payload []byte, traced bool) error {
+	// Headers and partition are built before taking the lock, which then
+	// covers only copying them into the batch.
+	var vb [256]byte
+	ct := a.t.codec.ContentType()
+	vals := eventValues(vb[:0], e, ct)
+	topic := TopicFor(e.EventType)
+	part := PartitionFor(vals[:36], a.t.partitions(topic))
 	a.mu.Lock()
 	for a.inflight >= a.bufSize && !a.closing {
 		space := a.space
@@ -112,13 +119,12 @@ func (a *asyncPublisher) publish(ctx context.Context, e *core.Envelope, payload 
 		a.open = append(a.open, b)
 	}
 	first := len(b.ids) == 0
-	tenant := b.s.add(e, payload, a.t.codec.ContentType())
+	b.s.addValues(e, payload, ct, vals)
 	if traced {
 		a.t.tel.injectLast(ctx, &b.s)
 	}
-	topic := TopicFor(e.EventType)
 	b.s.topic = append(b.s.topic, topicIndex(topic))
-	b.s.part = append(b.s.part, PartitionFor(tenant, a.t.partitions(topic)))
+	b.s.part = append(b.s.part, part)
 	b.ids = append(b.ids, e.ID)
 	a.tail = b
 	a.inflight++
