@@ -239,8 +239,8 @@ func (r *topicRun) dispatchChained() (got, ok bool) {
 
 // poll is the polling loop. Each round first dispatches the batches that
 // workers polled after finishing theirs, then polls every partition of the
-// topic that is not busy, by id (a partition the broker did not assign to this
-// member reads empty). When a round finds nothing it waits: for a busy
+// topic that is not busy, by id (a partition the broker did not assign to
+// this member reads empty). When a round finds nothing it waits: for a busy
 // partition to finish, if there is one (or the idle pause, whichever comes
 // first); else, on a core.LongPoller, in a poll of all the member's
 // partitions (up to consumer.poll_idle_max); else for the idle pause, which
@@ -319,7 +319,8 @@ func (r *topicRun) poll() {
 }
 
 // idle waits for a busy partition to finish (or a worker to hand over
-// the batch it polled next) or for d, whichever comes first; it reports whether the subscription still runs.
+// the batch it polled next) or for d, whichever comes first; it reports
+// whether the subscription still runs.
 func (r *topicRun) idle(d time.Duration) bool {
 	s := r.s
 	if r.busyCount() == 0 {
