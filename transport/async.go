@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,7 +28,7 @@ type asyncPublisher struct {
 	tail     *pendingBatch   // newest batch that received an event
 	inflight int             // events accepted and not yet completed
 	space    chan struct{}   // closed (and replaced) whenever room frees
-	pending  map[uuid.UUID]*pendingBatch
+	open     []*pendingBatch // batches not completed, oldest first (Acknowledge searches their ids)
 	failed   map[uuid.UUID]error
 	failRing []uuid.UUID // insertion order of failed, bounded by bufSize
 	failNext int
@@ -56,7 +57,6 @@ func newAsyncPublisher(t *Transport) *asyncPublisher {
 		maxBatch: c.MaxBatch,
 		bufSize:  c.BufferSize,
 		space:    make(chan struct{}),
-		pending:  make(map[uuid.UUID]*pendingBatch, c.BufferSize),
 		failed:   map[uuid.UUID]error{},
 		wake:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
@@ -88,6 +88,13 @@ func (a *asyncPublisher) signal() {
 // publish buffers one encoded event; traced says ctx carries a span
 // context to inject into its headers.
 func (a *asyncPublisher) publish(ctx context.Context, e *core.Envelope, payload []byte, traced bool) error {
+	// Headers and partition are built before taking the lock, which then
+	// covers only copying them into the batch.
+	var vb [256]byte
+	ct := a.t.codec.ContentType()
+	vals := eventValues(vb[:0], e, ct)
+	topic := TopicFor(e.EventType)
+	part := PartitionFor(vals[:36], a.t.partitions(topic))
 	a.mu.Lock()
 	for a.inflight >= a.bufSize && !a.closing {
 		space := a.space
@@ -109,17 +116,16 @@ func (a *asyncPublisher) publish(ctx context.Context, e *core.Envelope, payload 
 		b.done = make(chan struct{})
 		b.firstAt = time.Now()
 		a.cur = b
+		a.open = append(a.open, b)
 	}
 	first := len(b.ids) == 0
-	b.s.add(e, payload, a.t.codec.ContentType())
+	b.s.addValues(e, payload, ct, vals)
 	if traced {
 		a.t.tel.injectLast(ctx, &b.s)
 	}
-	topic := TopicFor(e.EventType)
 	b.s.topic = append(b.s.topic, topicIndex(topic))
-	b.s.part = append(b.s.part, TenantPartition(e.TenantID, a.t.partitions(topic)))
+	b.s.part = append(b.s.part, part)
 	b.ids = append(b.ids, e.ID)
-	a.pending[e.ID] = b
 	a.tail = b
 	a.inflight++
 	full := len(b.ids) >= a.maxBatch
@@ -194,9 +200,10 @@ func (a *asyncPublisher) send(b *pendingBatch) {
 	for _, f := range failed {
 		a.recordFailure(f.ID, f.Err)
 	}
-	for _, id := range b.ids {
-		if a.pending[id] == b {
-			delete(a.pending, id)
+	for i, o := range a.open {
+		if o == b {
+			a.open = slices.Delete(a.open, i, i+1)
+			break
 		}
 	}
 	a.inflight -= len(b.ids)
@@ -229,9 +236,24 @@ func (a *asyncPublisher) recordFailure(id uuid.UUID, err error) {
 	a.failed[id] = err
 }
 
+// openBatchOf returns the newest batch not completed that holds id, by a
+// linear search (at most publisher.buffer_size ids; it keeps the map and
+// its cost out of every Publish). Called with mu held.
+func (a *asyncPublisher) openBatchOf(id uuid.UUID) (*pendingBatch, bool) {
+	for i := len(a.open) - 1; i >= 0; i-- {
+		ids := a.open[i].ids
+		for j := len(ids) - 1; j >= 0; j-- {
+			if ids[j] == id {
+				return a.open[i], true
+			}
+		}
+	}
+	return nil, false
+}
+
 func (a *asyncPublisher) acknowledge(ctx context.Context, id uuid.UUID) error {
 	a.mu.Lock()
-	b, ok := a.pending[id]
+	b, ok := a.openBatchOf(id)
 	var done chan struct{}
 	if ok {
 		done = b.done

@@ -2,12 +2,14 @@ package transport_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/rustok/rustok-iggy/core"
 	"github.com/rustok/rustok-iggy/core/coretest"
 	"github.com/rustok/rustok-iggy/transport"
 	"github.com/rustok/rustok-iggy/transport/transporttest"
@@ -119,5 +121,79 @@ func TestPartitionNotPolledWhileBusy(t *testing.T) {
 		if seq != i {
 			t.Fatalf("partition 0 handled out of order: %v", order0)
 		}
+	}
+}
+
+// TestPollAfterOffsetStored: every poll of a partition, whether the
+// dispatcher's or the chained poll of the worker that just finished it,
+// comes after the group's offset covers every event handled there, which
+// is what a cooperative broker's hand-over relies on.
+func TestPollAfterOffsetStored(t *testing.T) {
+	b := newFakeBroker()
+	tr := newStarted(t, b, func(c *transport.Config) {
+		c.Topology.DomainPartitions = 4
+		c.Consumer.PollBatch = 7
+	})
+	defer tr.Shutdown(context.Background())
+	ctx := context.Background()
+	tenants := transporttest.Tenants(16)
+	const n = 2000
+	events := make([]core.Envelope, 0, n)
+	for i := range n {
+		events = append(events, transporttest.Event(tenants[i%len(tenants)], "node.updated", i))
+	}
+	if err := tr.PublishBatch(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+	var handled [4]atomic.Int64 // last offset handled per partition, -1 none
+	for i := range handled {
+		handled[i].Store(-1)
+	}
+	var polls, early atomic.Int64
+	var firstErr atomic.Pointer[string]
+	hook := func(p uint32) {
+		polls.Add(1)
+		h := handled[p].Load()
+		if h < 0 {
+			return
+		}
+		off, err := b.Offset(context.Background(), core.Consumer{Kind: core.GroupConsumer, Name: "stored"}, "rustok", transport.TopicDomain, p)
+		if err != nil || int64(off.StoredOffset) < h {
+			early.Add(1)
+			msg := fmt.Sprintf("partition %d polled with offset %d handled and %+v stored (%v)", p, h, off, err)
+			firstErr.CompareAndSwap(nil, &msg)
+		}
+	}
+	b.SetHooks(coretest.Hooks{Poll: func(_ context.Context, c coretest.PollCall) error {
+		if c.Group == "stored" && c.Partition != nil {
+			hook(*c.Partition)
+		}
+		return nil
+	}})
+	var count atomic.Int64
+	done := make(chan struct{})
+	sub, err := tr.Subscribe(ctx, "stored", func(_ context.Context, d transport.Delivery) error {
+		handled[d.Partition].Store(int64(d.Message.Offset))
+		if count.Add(1) == n {
+			close(done)
+		}
+		return nil
+	}, transport.SubscribeOptions{Concurrency: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("handled %d of %d", count.Load(), n)
+	}
+	if err := sub.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e := early.Load(); e > 0 {
+		t.Fatalf("%d of %d polls came before the offset was stored; first: %s", e, polls.Load(), *firstErr.Load())
+	}
+	if polls.Load() < n/7 {
+		t.Fatalf("only %d polls by partition for %d events in batches of 7", polls.Load(), n)
 	}
 }

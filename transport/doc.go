@@ -16,9 +16,11 @@
 // HeaderContentType, HeaderCorrelationID, HeaderCausationID and
 // HeaderTraceID.
 //
-// Subscribe joins a consumer group once per topic; that member polls the
-// partitions the broker assigns it and hands the batches to a pool of
-// workers (evenly, one batch of a partition at a time), which decode with
+// Subscribe joins a consumer group once per topic; that member's
+// partitions (those the broker assigns it) are polled, by a dispatching
+// goroutine and by each worker for the partition whose batch it just
+// finished, and the batches handed to a pool of workers (evenly, one batch
+// of a partition at a time), which decode with
 // the codec the content_type header names, call the Handler serially per
 // partition, store the offset after success, retry failures with
 // backoff and finally write them to TopicDLQ with the HeaderDLQ* headers.

@@ -110,6 +110,34 @@ func eventHeaders(hs core.Headers, buf []byte, e *core.Envelope, contentType str
 	return hs, buf, tenant
 }
 
+// eventValues appends to buf the values of e's headers, in eventHeaders'
+// order, without the headers themselves (addValues makes them): the
+// tenant id's text first.
+func eventValues(buf []byte, e *core.Envelope, contentType string) []byte {
+	buf = appendUUID(buf, e.TenantID)
+	buf = append(buf, e.EventType...)
+	buf = strconv.AppendUint(buf, uint64(e.SchemaVersion), 10)
+	buf = append(buf, contentType...)
+	buf = appendUUID(buf, e.CorrelationID)
+	if e.CausationID != [16]byte{} {
+		buf = appendUUID(buf, e.CausationID)
+	}
+	if e.TraceID != "" {
+		buf = append(buf, e.TraceID...)
+	}
+	return buf
+}
+
+// optionalLen is the length of e's optional header values (causation and
+// trace ids).
+func optionalLen(e *core.Envelope) int {
+	n := len(e.TraceID)
+	if e.CausationID != [16]byte{} {
+		n += 36
+	}
+	return n
+}
+
 func strHeader(hs core.Headers, buf []byte, key, v string) (core.Headers, []byte) {
 	start := len(buf)
 	buf = append(buf, v...)

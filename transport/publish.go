@@ -57,6 +57,36 @@ func (s *sendScratch) add(e *core.Envelope, payload []byte, contentType string) 
 	return tenant
 }
 
+// addValues appends e as a message with payload and the headers whose
+// values eventValues(_, e, contentType) wrote to vals (elsewhere, without
+// s); it copies the values into s.
+func (s *sendScratch) addValues(e *core.Envelope, payload []byte, contentType string, vals []byte) {
+	start := len(s.buf)
+	s.buf = append(s.buf, vals...)
+	vs := s.buf[start:len(s.buf):len(s.buf)]
+	first := len(s.hdrs)
+	next := func(key string, n int) {
+		s.hdrs = append(s.hdrs, core.Header{Key: key, Kind: core.HeaderString, Value: vs[:n:n]})
+		vs = vs[n:]
+	}
+	next(HeaderTenantID, 36)
+	next(HeaderEventType, len(e.EventType))
+	next(HeaderSchemaVersion, len(vs)-len(contentType)-36-optionalLen(e))
+	next(HeaderContentType, len(contentType))
+	next(HeaderCorrelationID, 36)
+	if e.CausationID != [16]byte{} {
+		next(HeaderCausationID, 36)
+	}
+	if e.TraceID != "" {
+		next(HeaderTraceID, len(e.TraceID))
+	}
+	s.msgs = append(s.msgs, core.Message{
+		ID:      core.MessageIDFromUUID(e.ID),
+		Headers: s.hdrs[first:len(s.hdrs):len(s.hdrs)],
+		Payload: payload,
+	})
+}
+
 func topicIndex(topic string) uint8 {
 	if topic == TopicSystem {
 		return 1
@@ -250,12 +280,12 @@ func (t *Transport) PublishBatch(ctx context.Context, events []core.Envelope) er
 			endSpan(cspan, err)
 			continue
 		}
-		s.add(ev, payload, ct)
+		tenant := s.add(ev, payload, ct)
 		if traced {
 			t.tel.injectLast(mctx, s)
 		}
 		s.topic = append(s.topic, topicIndex(topic))
-		s.part = append(s.part, TenantPartition(e.TenantID, t.partitions(topic)))
+		s.part = append(s.part, PartitionFor(tenant, t.partitions(topic)))
 		idx = append(idx, i)
 		if cspan != nil {
 			created = append(created, cspan)

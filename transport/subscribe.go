@@ -63,7 +63,8 @@ type SubscribeOptions struct {
 	// the group once per topic (one member, one broker session) and hands
 	// each batch of that member's partitions to an idle worker given the
 	// fewest events so far (any worker given the fewest when none is
-	// idle), so the workers share the events evenly
+	// idle, or when every idle one is more than four batches ahead of it),
+	// so the workers share the events evenly
 	// whatever the broker assigned, while one partition's batches are
 	// handled one after the other. 0 means min(partitions of the topic, 4).
 	Concurrency int
@@ -116,9 +117,9 @@ type partKey struct {
 }
 
 // partState is this process's view of one partition of the group. mu is
-// held by the worker processing a batch of the partition; the polling
-// goroutine does not poll a partition whose batch is not finished, so mu
-// is never contended, and guards the counters if a batch were ever handed
+// held by the worker processing a batch of the partition; the dispatcher
+// gives a partition no second turn before the first finished, so mu is
+// never contended, and guards the counters if a batch were ever handed
 // out twice.
 type partState struct {
 	mu sync.Mutex
@@ -340,8 +341,8 @@ func newPartState() *partState {
 
 // processBatch handles one polled batch on worker w: each event not
 // handled here yet, in order, then the offset of the last one done.
-func (s *Subscription) processBatch(r *topicRun, w *worker, b *batch) {
-	topic, polled, ps := r.topic, &b.polled, b.ps
+func (s *Subscription) processBatch(r *topicRun, w *worker, ps *partState, polled *core.Polled) {
+	topic := r.topic
 	p := polled.Partition
 	ps.mu.Lock()
 	defer ps.mu.Unlock()

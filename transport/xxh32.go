@@ -22,18 +22,44 @@ func PartitionFor(key []byte, count uint32) uint32 {
 // hyphenated string, as the transport and the Rust service send it.
 func TenantPartition(tenant [16]byte, count uint32) uint32 {
 	var buf [36]byte
-	return PartitionFor(appendUUID(buf[:0], tenant), count)
+	formatUUID(&buf, &tenant)
+	return PartitionFor(buf[:], count)
 }
 
 // appendUUID appends u in its canonical lower-case hyphenated form, without
 // allocating when dst has room.
 func appendUUID(dst []byte, u [16]byte) []byte {
+	var b [36]byte
+	formatUUID(&b, &u)
+	return append(dst, b[:]...)
+}
+
+// formatUUID writes u's canonical form into b (fixed offsets, no bounds
+// checks in the loop).
+func formatUUID(b *[36]byte, u *[16]byte) {
 	const hexdig = "0123456789abcdef"
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			dst = append(dst, '-')
-		}
-		dst = append(dst, hexdig[c>>4], hexdig[c&0xf])
+	hex := func(at int, c byte) {
+		b[at] = hexdig[c>>4]
+		b[at+1] = hexdig[c&0xf]
 	}
-	return dst
+	hex(0, u[0])
+	hex(2, u[1])
+	hex(4, u[2])
+	hex(6, u[3])
+	b[8] = '-'
+	hex(9, u[4])
+	hex(11, u[5])
+	b[13] = '-'
+	hex(14, u[6])
+	hex(16, u[7])
+	b[18] = '-'
+	hex(19, u[8])
+	hex(21, u[9])
+	b[23] = '-'
+	hex(24, u[10])
+	hex(26, u[11])
+	hex(28, u[12])
+	hex(30, u[13])
+	hex(32, u[14])
+	hex(34, u[15])
 }
