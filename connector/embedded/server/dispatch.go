@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/rustok/rustok-iggy/connector/embedded/broker"
 	"github.com/rustok/rustok-iggy/connector/iggyproto"
@@ -387,21 +386,9 @@ func (bs *brokerSession) poll(r iggyproto.PollMessages, out []byte) (reply, erro
 // then the request's validation (3), then the zip archive as the raw
 // reply payload, as Iggy 0.8.0.
 func (bs *brokerSession) snapshot(r iggyproto.GetSnapshotFile, out []byte) (reply, error) {
-	diag, err := bs.b.Diagnostics(bs.s)
+	zipped, err := Snapshot(bs.b, bs.s, r, SnapshotOptions{TCP: bs.srv})
 	if err != nil {
 		return reply{}, err
-	}
-	plan, err := parseSnapshotRequest(r)
-	if err != nil {
-		return reply{}, err
-	}
-	src := snapshotSource{diag: diag, server: bs.srv.cfg, streams: bs.streamsListing, now: time.Now()}
-	if a := bs.srv.Addr(); a != nil {
-		src.addr = a.String()
-	}
-	zipped, err := buildSnapshot(plan, src)
-	if err != nil {
-		return reply{}, iggyproto.Errorf(iggyproto.CodeSnapshotFileCompletionFailed, "snapshot: %v", err)
 	}
 	return reply{head: append(out, zipped...)}, nil
 }
