@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,25 +71,94 @@ func checkEncodeAgainstRef(t *testing.T, e core.Envelope) {
 	}
 }
 
+// jsonBaseDoc is a valid envelope in the fast decoder's shape; the tricky
+// seeds below change one thing in it each.
+const jsonBaseDoc = `{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","event_type":"ab","schema_version":1,"correlation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","causation_id":null,"tenant_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","trace_id":null,"timestamp":"2024-01-02T03:04:05Z","actor_id":null,"event":{"type":"X","data":{"k":[1,"v"]}},"retry_count":0}`
+
 // jsonTrickySeeds are inputs at the edges of what the fast decoder takes:
 // each must go the same way as through the reference.
-var jsonTrickySeeds = []string{
-	`{}`, `[]`, `null`, ``, ` `, `{"id":null}`,
-	// Escapes, case folding, duplicates, unknown fields.
-	`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","event_type":"a\u0062","schema_version":1,"correlation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","tenant_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","timestamp":"2024-01-02T03:04:05Z","event":{"type":"X"}}`,
-	`{"ID":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","event_type":"ab","schema_version":1,"correlation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","tenant_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","timestamp":"2024-01-02T03:04:05Z","event":{"Type":"X"}}`,
-	`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","id":"{0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f7}","event_type":"ab","schema_version":1,"correlation_id":"urn:uuid:0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","tenant_id":"0190F2C45A6B7C8D9E0FA1B2C3D4E5F6","timestamp":"2024-01-02T03:04:05Z","event":{"type":"X","data":1,"data":null},"x":[{"y":-0.5e+3}]}`,
-	// Numbers, nulls, whitespace, event data forms.
-	"\t{ \"id\" : \"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6\" ,\n\"event_type\":\"\xe2\x80\xa8\xff\",\"schema_version\":65535,\"correlation_id\":\"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6\",\"causation_id\":null,\"tenant_id\":\"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6\",\"trace_id\":null,\"timestamp\":\"2024-01-02T03:04:05.123456789+05:30\",\"actor_id\":null,\"event\":{\"type\":null,\"data\": [ 1 , {\"a\" : \"\\ud800\"} ] },\"retry_count\":null}\r\n",
-	`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","event_type":"ab","schema_version":65536,"correlation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","tenant_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","timestamp":"2024-01-02T03:04:05Z","event":{"type":"X","data":null},"retry_count":4294967296}`,
-	`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","event_type":"ab","schema_version":1.0,"correlation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","tenant_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","timestamp":"2024-01-02T03:04:05Z","event":{"type":"X","data":"<&>"},"retry_count":1e2}`,
-	`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","event_type":"ab","schema_version":-0,"correlation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","tenant_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","timestamp":"10000-01-02T03:04:05Z","event":{"type":"X","data":{}}} x`,
-	`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","event_type":"ab","schema_version":01,"correlation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","tenant_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","timestamp":"0000-01-01T00:30:00+01:00","event":{}}`,
-	`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","event_type":"ab","schema_version":1,"correlation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","tenant_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","timestamp":"2024-01-02T03:04:05Z","event":null}`,
-	`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","event_type":"ab","schema_version":1,"correlation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","tenant_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","timestamp":"2024-01-02T03:04:05Z","event":{"type":"X","data":[[[[[[[[[[[]]]]]]]]]]]}}`,
-	`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","event_type":"ab","schema_version":1,"correlation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","tenant_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","timestamp":"2024-01-02T03:04:05Z","event":{"type":"X","data":tru}}`,
-	`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","event_type":"ab","schema_version":1,"correlation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","tenant_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","timestamp":"2024-01-02T03:04:05Z","event":{"type":"X","data":"\x01"}}`,
-}
+var jsonTrickySeeds = func() []string {
+	seeds := []string{`{}`, `[]`, `null`, ``, ` `, `{"id":null}`, jsonBaseDoc, jsonBaseDoc + " x", jsonBaseDoc + "\r\n\t ", jsonBaseDoc[:len(jsonBaseDoc)-1]}
+	edits := [][2]string{
+		// Escapes, case folding, duplicates, unknown fields.
+		{`"event_type":"ab"`, `"event_type":"a\u0062"`},
+		{`"event_type":"ab"`, `"event_type":"a\/"`},
+		{`"event_type":"ab"`, "\"event_type\":\"\xe2\x80\xa8\xff\""},
+		{`"event_type":"ab"`, "\"event_type\":\"\xed\xa0\x80\""},
+		{`"event_type":"ab"`, "\"event_type\":\"\x01\""},
+		{`"event_type":"ab"`, `"event_type":null`},
+		{`"event_type":"ab"`, `"Event_Type":"ab"`},
+		{`{"id"`, `{"ID"`},
+		{`{"id"`, `{"\u0069d"`},
+		{`"type":"X"`, `"Type":"X"`},
+		{`"type":"X"`, `"type":null`},
+		{`"type":"X"`, `"type":"X","type":"Y"`},
+		{`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6"`, `{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6","id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f7"`},
+		{`"retry_count":0`, `"retry_count":0,"x":[{"y":-0.5e+3}]`},
+		{`"retry_count":0`, `"retry_count":0,"retry_count":1`},
+		// UUID forms uuid.Parse takes.
+		{`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6"`, `{"id":"{0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6}"`},
+		{`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6"`, `{"id":"urn:uuid:0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6"`},
+		{`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6"`, `{"id":"0190F2C45A6B7C8D9E0FA1B2C3D4E5F6"`},
+		{`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6"`, `{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5fg"`},
+		{`{"id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6"`, `{"id":"00000000-0000-0000-0000-000000000000"`},
+		{`"causation_id":null`, `"causation_id":"0190f2c4-5a6b-7c8d-9e0f-a1b2c3d4e5f6"`},
+		{`"causation_id":null`, `"causation_id":"00000000-0000-0000-0000-000000000000"`},
+		{`"causation_id":null`, `"causation_id":1`},
+		{`"actor_id":null`, `"actor_id":""`},
+		{`"trace_id":null`, `"trace_id":""`},
+		{`"trace_id":null`, `"trace_id":"t-1"`},
+		// Numbers.
+		{`"schema_version":1`, `"schema_version":65535`},
+		{`"schema_version":1`, `"schema_version":65536`},
+		{`"schema_version":1`, `"schema_version":1.0`},
+		{`"schema_version":1`, `"schema_version":1e2`},
+		{`"schema_version":1`, `"schema_version":-0`},
+		{`"schema_version":1`, `"schema_version":01`},
+		{`"schema_version":1`, `"schema_version":null`},
+		{`"schema_version":1`, `"schema_version":"1"`},
+		{`"schema_version":1`, `"schema_version":99999999999999999999`},
+		{`"retry_count":0`, `"retry_count":4294967295`},
+		{`"retry_count":0`, `"retry_count":4294967296`},
+		{`"retry_count":0`, `"retry_count":null`},
+		// Timestamps.
+		{`2024-01-02T03:04:05Z`, `2024-01-02T03:04:05.123456789+05:30`},
+		{`2024-01-02T03:04:05Z`, `2024-01-02T03:04:05.1Z`},
+		{`2024-01-02T03:04:05Z`, `2024-01-02t03:04:05z`},
+		{`2024-01-02T03:04:05Z`, `10000-01-02T03:04:05Z`},
+		{`2024-01-02T03:04:05Z`, `0000-01-01T00:30:00+01:00`},
+		{`2024-01-02T03:04:05Z`, `9999-12-31T23:30:00-01:00`},
+		{`"timestamp":"2024-01-02T03:04:05Z"`, `"timestamp":null`},
+		// Event and its data.
+		{`"event":{"type":"X","data":{"k":[1,"v"]}}`, `"event":null`},
+		{`"event":{"type":"X","data":{"k":[1,"v"]}}`, `"event":{}`},
+		{`"event":{"type":"X","data":{"k":[1,"v"]}}`, `"event":[]`},
+		{`"event":{"type":"X","data":{"k":[1,"v"]}}`, `"event":{"type":"X"}`},
+		{`{"k":[1,"v"]}`, `null`},
+		{`{"k":[1,"v"]}`, ` null `},
+		{`{"k":[1,"v"]}`, ` [ 1 , {"a" : "\ud800"} ] `},
+		{`{"k":[1,"v"]}`, `"<&>\u2028"`},
+		{`{"k":[1,"v"]}`, "\"\xff\""},
+		{`{"k":[1,"v"]}`, "\"\x01\""},
+		{`{"k":[1,"v"]}`, `"\x"`},
+		{`{"k":[1,"v"]}`, `tru`},
+		{`{"k":[1,"v"]}`, `-`},
+		{`{"k":[1,"v"]}`, `-0.0e-0`},
+		{`{"k":[1,"v"]}`, `1.`},
+		{`{"k":[1,"v"]}`, `{"a":1,}`},
+		{`{"k":[1,"v"]}`, `[1,]`},
+		{`{"k":[1,"v"]}`, strings.Repeat("[", 600) + strings.Repeat("]", 600)},
+		{`{"k":[1,"v"]}`, strings.Repeat("[", 10001) + strings.Repeat("]", 10001)},
+		{`"type":"X","data"`, `"data"`},
+	}
+	for _, ed := range edits {
+		if !strings.Contains(jsonBaseDoc, ed[0]) {
+			panic("tricky seed edit does not apply: " + ed[0])
+		}
+		seeds = append(seeds, strings.Replace(jsonBaseDoc, ed[0], ed[1], 1))
+	}
+	return seeds
+}()
 
 func addJSONDifferentialSeeds(f *testing.F) {
 	addGoldenSeeds(f, false)
