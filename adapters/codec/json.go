@@ -25,7 +25,7 @@ func (JSON) ContentType() string { return ContentTypeJSON }
 // newline. It fails only when e.Event.Data is not valid JSON or the
 // timestamp's year is outside 0..9999.
 func (JSON) Encode(e core.Envelope) ([]byte, error) {
-	if b, ok := appendJSONFast(make([]byte, 0, 320+len(e.EventType)+len(e.TraceID)+len(e.Event.Type)+len(e.Event.Data)), &e); ok {
+	if b, ok := appendJSONFast(make([]byte, 0, 448+len(e.EventType)+len(e.TraceID)+len(e.Event.Type)+len(e.Event.Data)), &e); ok {
 		return b, nil
 	}
 	b, err := e.MarshalJSON()
