@@ -14,6 +14,11 @@ import (
 // Decoding accepts what serde accepts from that struct (unknown fields are
 // ignored, absent optionals and nulls mean "none") and rejects input larger
 // than MaxEncodedSize, trailing data and missing required fields.
+//
+// The envelope's usual shape is decoded and encoded by hand, without
+// reflection; anything else (escapes, unknown or repeated keys, errors)
+// goes through encoding/json and core.Envelope's methods, so both paths
+// accept, reject and produce the same.
 type JSON struct{}
 
 var _ core.Codec = JSON{}
