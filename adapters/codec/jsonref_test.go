@@ -209,6 +209,21 @@ func TestJSONMatchesReference(t *testing.T) {
 	for _, s := range jsonTrickySeeds {
 		checkJSONAgainstRef(t, []byte(s))
 	}
+	// The Rust samples are in the fast decoder's shape.
+	files, err := filepath.Glob(filepath.Join("..", "..", "core", "testdata", "envelope_*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no core golden documents found (%v)", err)
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkJSONAgainstRef(t, b)
+		if _, ok := decodeJSONFast(b); !ok {
+			t.Errorf("%s does not take the fast decoding path", p)
+		}
+	}
 	for name, mk := range goldenCases {
 		b, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 		if err != nil {
